@@ -1,0 +1,97 @@
+import { open, readdir, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConflictError } from '../core/errors.js';
+import { heldBlobs } from './lease.js';
+import type { CacheStore } from './store.js';
+
+/** An eviction lock older than this was left by a process that died. */
+const LOCK_STALE_MS = 10 * 60_000;
+/** Temp files of downloads that died. */
+const TEMP_STALE_MS = 24 * 3_600_000;
+
+export interface CacheBlob {
+  sha256: string;
+  path: string;
+  size: number;
+  /** the later of atime and mtime: Linux's relatime keeps atime within a day of the last read */
+  lastUsedMs: number;
+}
+
+export async function* cacheBlobs(cache: CacheStore): AsyncGenerator<CacheBlob> {
+  const root = join(cache.dir, 'blobs', 'sha256');
+  for (const shard of (await readdir(root).catch(() => [] as string[])).sort()) {
+    for (const name of (await readdir(join(root, shard)).catch(() => [] as string[])).sort()) {
+      const path = join(root, shard, name);
+      const info = await stat(path).catch(() => undefined);
+      if (info?.isFile()) {
+        yield { sha256: name, path, size: info.size, lastUsedMs: Math.max(info.atimeMs, info.mtimeMs) };
+      }
+    }
+  }
+}
+
+export interface PruneResult {
+  removedBlobs: number;
+  removedBytes: number;
+  blobs: number;
+  size: number;
+  /** blobs that would have gone but a running materialization holds them */
+  keptInUse: number;
+}
+
+/**
+ * Evicts least-recently-used blobs until the cache fits maxSize, never one a live lease holds.
+ * One evictor at a time (a lock file); materializers need no lock: they lease first, and refetch
+ * a blob that vanished between their check and their use.
+ */
+export async function prune(cache: CacheStore, maxSize: number): Promise<PruneResult> {
+  await cache.ensureDir(cache.dir);
+  const lock = join(cache.dir, 'evict.lock');
+  await takeLock(lock);
+  try {
+    await removeStaleTemps(cache);
+    const blobs: CacheBlob[] = [];
+    for await (const blob of cacheBlobs(cache)) blobs.push(blob);
+    let size = blobs.reduce((n, b) => n + b.size, 0);
+    const result: PruneResult = { removedBlobs: 0, removedBytes: 0, blobs: blobs.length, size, keptInUse: 0 };
+    if (size <= maxSize) return result;
+    const held = await heldBlobs(cache);
+    blobs.sort((a, b) => a.lastUsedMs - b.lastUsedMs);
+    for (const blob of blobs) {
+      if (size <= maxSize) break;
+      if (held.has(blob.sha256)) {
+        result.keptInUse++;
+        continue;
+      }
+      await unlink(blob.path).catch(() => undefined);
+      size -= blob.size;
+      result.removedBlobs++;
+      result.removedBytes += blob.size;
+    }
+    return { ...result, blobs: result.blobs - result.removedBlobs, size };
+  } finally {
+    await unlink(lock).catch(() => undefined);
+  }
+}
+
+async function takeLock(lock: string): Promise<void> {
+  try {
+    await (await open(lock, 'wx', 0o664)).close();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    const info = await stat(lock).catch(() => undefined);
+    if (info && Date.now() - info.mtimeMs < LOCK_STALE_MS) {
+      throw new ConflictError(`another process is pruning the cache (${lock}); try again shortly`, 'ECACHEBUSY');
+    }
+    await unlink(lock).catch(() => undefined);
+    await (await open(lock, 'wx', 0o664)).close();
+  }
+}
+
+async function removeStaleTemps(cache: CacheStore): Promise<void> {
+  const dir = join(cache.dir, 'tmp');
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const info = await stat(join(dir, name)).catch(() => undefined);
+    if (info && Date.now() - info.mtimeMs > TEMP_STALE_MS) await unlink(join(dir, name)).catch(() => undefined);
+  }
+}

@@ -1,0 +1,123 @@
+import { createWriteStream } from 'node:fs';
+import { appendFile, chmod, link, mkdir, readFile, stat, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { IntegrityError } from '../core/errors.js';
+import { HashingStream } from '../transfer/hash.js';
+
+/** Directories the cache creates: group-writable and setgid, so a team sharing it shares its group. */
+const DIR_MODE = 0o2775;
+/** Blobs never change once there. */
+const BLOB_MODE = 0o444;
+
+export interface CacheStats {
+  hits: number;
+  misses: number;
+}
+
+/**
+ * A content-addressed cache directory shared by every dataset and every user of a machine or a
+ * shared filesystem: blobs/sha256/<2 hex>/<hex>, filled by download → verify → rename (link), so
+ * no reader ever sees a torn file, and read-only once there.
+ */
+export class CacheStore {
+  private readonly made = new Set<string>();
+  readonly tag = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+
+  constructor(readonly dir: string) {}
+
+  blobPath(sha256: string): string {
+    return join(this.dir, 'blobs', 'sha256', sha256.slice(0, 2), sha256);
+  }
+
+  /** Makes a directory of the cache (and its parents), group-writable and setgid. */
+  async ensureDir(path: string): Promise<void> {
+    if (this.made.has(path)) return;
+    const created = await mkdir(path, { recursive: true, mode: DIR_MODE });
+    // mkdir's mode passes through the umask; a shared cache needs the bits as they are.
+    for (let dir = path; created !== undefined && dir.startsWith(created); dir = dirname(dir)) {
+      await chmod(dir, DIR_MODE).catch(() => undefined);
+      if (dir === created) break;
+    }
+    this.made.add(path);
+  }
+
+  /** The size of a cached blob, or undefined when it is not (fully) there. */
+  async sizeOf(sha256: string): Promise<number | undefined> {
+    try {
+      return (await stat(this.blobPath(sha256))).size;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Stores a blob from a stream: into a temp file, checked against sha256 and size, made
+   * read-only, then linked into place. Another process filling the same blob at once is fine:
+   * the first link wins and the other copy is dropped.
+   */
+  async fill(sha256: string, size: number, body: Readable, signal?: AbortSignal): Promise<void> {
+    const tmpDir = join(this.dir, 'tmp');
+    await this.ensureDir(tmpDir);
+    const temp = join(tmpDir, `${sha256.slice(0, 16)}-${this.tag}-${randomBytes(4).toString('hex')}`);
+    try {
+      const hashing = new HashingStream();
+      await pipeline(body, hashing, createWriteStream(temp, { mode: 0o600 }), { signal });
+      const got = hashing.digest();
+      if (got !== sha256 || hashing.bytes !== size) {
+        throw new IntegrityError(
+          `blob ${sha256} read from storage does not match its sha256 (got ${got}, ${hashing.bytes} of ${size} bytes); it was not cached`,
+        );
+      }
+      await chmod(temp, BLOB_MODE);
+      const final = this.blobPath(sha256);
+      await this.ensureDir(dirname(final));
+      await link(temp, final).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EEXIST') throw error;
+      });
+    } finally {
+      await unlink(temp).catch(() => undefined);
+    }
+  }
+
+  /** Reads a cached blob whole and checks it; a bad one is dropped and undefined returned. */
+  async readVerified(sha256: string, size: number, hash: (bytes: Buffer) => string): Promise<Buffer | undefined> {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(this.blobPath(sha256));
+    } catch {
+      return undefined;
+    }
+    if (bytes.length === size && hash(bytes) === sha256) return bytes;
+    await this.drop(sha256);
+    return undefined;
+  }
+
+  async drop(sha256: string): Promise<void> {
+    await unlink(this.blobPath(sha256)).catch(() => undefined);
+  }
+
+  /** Adds to the hit and miss counters (one appended line: safe with many writers). */
+  async count(stats: CacheStats): Promise<void> {
+    if (stats.hits === 0 && stats.misses === 0) return;
+    await appendFile(join(this.dir, 'stats.log'), `${stats.hits} ${stats.misses}\n`, { mode: 0o664 }).catch(
+      () => undefined,
+    );
+  }
+
+  async readCounts(): Promise<CacheStats> {
+    const totals = { hits: 0, misses: 0 };
+    const text = await readFile(join(this.dir, 'stats.log'), 'utf8').catch(() => '');
+    for (const line of text.split('\n')) {
+      const [h, m] = line.split(' ').map(Number);
+      if (Number.isFinite(h) && Number.isFinite(m)) {
+        totals.hits += h!;
+        totals.misses += m!;
+      }
+    }
+    return totals;
+  }
+}

@@ -1,0 +1,167 @@
+import type { Db } from './db.js';
+import type { Dataset, Tag, Version } from '../core/model.js';
+
+interface DatasetRow {
+  id: string;
+  name: string;
+  description: string;
+  storage_provider_id: string;
+  created_at: string;
+  updated_at: string;
+}
+interface VersionRow {
+  dataset_id: string;
+  id: string;
+  message: string;
+  created_at: string;
+  committed_at: string | null;
+}
+interface TagRow {
+  dataset_id: string;
+  name: string;
+  version_id: string;
+  updated_at: string;
+}
+
+const toDataset = (r: DatasetRow): Dataset => ({
+  id: r.id,
+  name: r.name,
+  description: r.description,
+  storageProviderId: r.storage_provider_id,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+const toVersion = (r: VersionRow): Version => ({
+  datasetId: r.dataset_id,
+  id: r.id,
+  message: r.message,
+  createdAt: r.created_at,
+  committedAt: r.committed_at,
+});
+const toTag = (r: TagRow): Tag => ({
+  datasetId: r.dataset_id,
+  name: r.name,
+  versionId: r.version_id,
+  updatedAt: r.updated_at,
+});
+
+/** Datasets, their versions and their tags. */
+export class DatasetQueries {
+  constructor(private readonly db: Db) {}
+
+  list(): Dataset[] {
+    return (this.db.prepare('SELECT * FROM datasets ORDER BY created_at, id').all() as DatasetRow[]).map(toDataset);
+  }
+
+  get(id: string): Dataset | undefined {
+    const row = this.db.prepare('SELECT * FROM datasets WHERE id = ?').get(id) as DatasetRow | undefined;
+    return row && toDataset(row);
+  }
+
+  byName(name: string): Dataset | undefined {
+    const row = this.db.prepare('SELECT * FROM datasets WHERE name = ?').get(name) as DatasetRow | undefined;
+    return row && toDataset(row);
+  }
+
+  insert(d: Dataset): void {
+    this.db
+      .prepare(
+        'INSERT INTO datasets (id, name, description, storage_provider_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(d.id, d.name, d.description, d.storageProviderId, d.createdAt, d.updatedAt);
+  }
+
+  update(d: Dataset): void {
+    this.db
+      .prepare('UPDATE datasets SET name = ?, description = ?, updated_at = ? WHERE id = ?')
+      .run(d.name, d.description, d.updatedAt, d.id);
+  }
+
+  delete(id: string): void {
+    this.db.prepare('DELETE FROM datasets WHERE id = ?').run(id);
+  }
+
+  versions(datasetId: string, filter: { committed?: boolean } = {}): Version[] {
+    const where =
+      filter.committed === undefined
+        ? ''
+        : filter.committed
+          ? 'AND committed_at IS NOT NULL'
+          : 'AND committed_at IS NULL';
+    return (
+      this.db
+        .prepare(`SELECT * FROM versions WHERE dataset_id = ? ${where} ORDER BY created_at, id`)
+        .all(datasetId) as VersionRow[]
+    ).map(toVersion);
+  }
+
+  version(datasetId: string, id: string): Version | undefined {
+    const row = this.db.prepare('SELECT * FROM versions WHERE dataset_id = ? AND id = ?').get(datasetId, id) as
+      VersionRow | undefined;
+    return row && toVersion(row);
+  }
+
+  /** `latest`: the most recently committed version (commit time, then id). */
+  latestCommitted(datasetId: string): Version | undefined {
+    const row = this.db
+      .prepare(
+        'SELECT * FROM versions WHERE dataset_id = ? AND committed_at IS NOT NULL ORDER BY committed_at DESC, id DESC LIMIT 1',
+      )
+      .get(datasetId) as VersionRow | undefined;
+    return row && toVersion(row);
+  }
+
+  insertVersion(v: Version): void {
+    this.db
+      .prepare('INSERT INTO versions (dataset_id, id, message, created_at, committed_at) VALUES (?, ?, ?, ?, ?)')
+      .run(v.datasetId, v.id, v.message, v.createdAt, v.committedAt);
+  }
+
+  updateVersion(v: Version): void {
+    this.db
+      .prepare('UPDATE versions SET message = ?, committed_at = ? WHERE dataset_id = ? AND id = ?')
+      .run(v.message, v.committedAt, v.datasetId, v.id);
+  }
+
+  deleteVersion(datasetId: string, id: string): void {
+    this.db.prepare('DELETE FROM versions WHERE dataset_id = ? AND id = ?').run(datasetId, id);
+  }
+
+  versionCount(datasetId: string): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM versions WHERE dataset_id = ?').get(datasetId) as { n: number })
+      .n;
+  }
+
+  tags(datasetId: string): Tag[] {
+    return (this.db.prepare('SELECT * FROM tags WHERE dataset_id = ? ORDER BY name').all(datasetId) as TagRow[]).map(
+      toTag,
+    );
+  }
+
+  tag(datasetId: string, name: string): Tag | undefined {
+    const row = this.db.prepare('SELECT * FROM tags WHERE dataset_id = ? AND name = ?').get(datasetId, name) as
+      TagRow | undefined;
+    return row && toTag(row);
+  }
+
+  tagsOf(datasetId: string, versionId: string): Tag[] {
+    return (
+      this.db
+        .prepare('SELECT * FROM tags WHERE dataset_id = ? AND version_id = ? ORDER BY name')
+        .all(datasetId, versionId) as TagRow[]
+    ).map(toTag);
+  }
+
+  upsertTag(t: Tag): void {
+    this.db
+      .prepare(
+        `INSERT INTO tags (dataset_id, name, version_id, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (dataset_id, name) DO UPDATE SET version_id = excluded.version_id, updated_at = excluded.updated_at`,
+      )
+      .run(t.datasetId, t.name, t.versionId, t.updatedAt);
+  }
+
+  deleteTag(datasetId: string, name: string): void {
+    this.db.prepare('DELETE FROM tags WHERE dataset_id = ? AND name = ?').run(datasetId, name);
+  }
+}

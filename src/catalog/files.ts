@@ -1,0 +1,112 @@
+import type { Db } from './db.js';
+import type { FileEntry } from '../core/model.js';
+
+interface FileRow {
+  path: string;
+  size: number;
+  sha256: string;
+  mode: number;
+  mtime_ms: number;
+}
+
+const toFile = (r: FileRow): FileEntry => ({
+  path: r.path,
+  size: r.size,
+  sha256: r.sha256,
+  mode: r.mode,
+  mtimeMs: r.mtime_ms,
+});
+
+/** Escapes LIKE wildcards so a path prefix matches literally. */
+const likePrefix = (prefix: string): string => `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/** The files of versions, and which blobs each provider is known to hold. */
+export class FileQueries {
+  constructor(private readonly db: Db) {}
+
+  /** Files of a version, ordered by path; `under` limits them to a directory ("" = all). */
+  list(datasetId: string, versionId: string, under = ''): FileEntry[] {
+    return [...this.iterate(datasetId, versionId, under)];
+  }
+
+  *iterate(datasetId: string, versionId: string, under = ''): Generator<FileEntry> {
+    const rows =
+      under === ''
+        ? this.db
+            .prepare('SELECT * FROM files WHERE dataset_id = ? AND version_id = ? ORDER BY path')
+            .iterate(datasetId, versionId)
+        : this.db
+            .prepare(
+              "SELECT * FROM files WHERE dataset_id = ? AND version_id = ? AND (path = ? OR path LIKE ? ESCAPE '\\') ORDER BY path",
+            )
+            .iterate(datasetId, versionId, under, likePrefix(`${under}/`));
+    for (const row of rows) yield toFile(row as FileRow);
+  }
+
+  get(datasetId: string, versionId: string, path: string): FileEntry | undefined {
+    const row = this.db
+      .prepare('SELECT * FROM files WHERE dataset_id = ? AND version_id = ? AND path = ?')
+      .get(datasetId, versionId, path) as FileRow | undefined;
+    return row && toFile(row);
+  }
+
+  summary(datasetId: string, versionId: string): { fileCount: number; size: number } {
+    const row = this.db
+      .prepare(
+        'SELECT count(*) AS n, coalesce(sum(size), 0) AS size FROM files WHERE dataset_id = ? AND version_id = ?',
+      )
+      .get(datasetId, versionId) as { n: number; size: number };
+    return { fileCount: row.n, size: row.size };
+  }
+
+  /** Inserts or replaces files, in one transaction. */
+  upsert(datasetId: string, versionId: string, files: readonly FileEntry[]): void {
+    const stmt = this.db.prepare(
+      `INSERT INTO files (dataset_id, version_id, path, size, sha256, mode, mtime_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (dataset_id, version_id, path) DO UPDATE SET
+         size = excluded.size, sha256 = excluded.sha256, mode = excluded.mode, mtime_ms = excluded.mtime_ms`,
+    );
+    this.db.transaction(() => {
+      for (const f of files) stmt.run(datasetId, versionId, f.path, f.size, f.sha256, f.mode, f.mtimeMs);
+    })();
+  }
+
+  /** Deletes a file or everything under a directory ("" = all); returns how many went. */
+  deleteUnder(datasetId: string, versionId: string, under: string): number {
+    if (under === '') {
+      return this.db.prepare('DELETE FROM files WHERE dataset_id = ? AND version_id = ?').run(datasetId, versionId)
+        .changes;
+    }
+    return this.db
+      .prepare("DELETE FROM files WHERE dataset_id = ? AND version_id = ? AND (path = ? OR path LIKE ? ESCAPE '\\')")
+      .run(datasetId, versionId, under, likePrefix(`${under}/`)).changes;
+  }
+
+  copyVersion(datasetId: string, fromVersionId: string, toVersionId: string): void {
+    this.db
+      .prepare(
+        `INSERT INTO files (dataset_id, version_id, path, size, sha256, mode, mtime_ms)
+         SELECT dataset_id, ?, path, size, sha256, mode, mtime_ms FROM files WHERE dataset_id = ? AND version_id = ?`,
+      )
+      .run(toVersionId, datasetId, fromVersionId);
+  }
+
+  providerHasBlob(providerId: string, sha256: string): boolean {
+    return (
+      this.db.prepare('SELECT 1 FROM provider_blobs WHERE provider_id = ? AND sha256 = ?').get(providerId, sha256) !==
+      undefined
+    );
+  }
+
+  /** Records blobs a provider is known to hold, in one transaction. */
+  recordProviderBlobs(providerId: string, blobs: readonly { sha256: string; size: number }[]): void {
+    const stmt = this.db.prepare('INSERT OR IGNORE INTO provider_blobs (provider_id, sha256, size) VALUES (?, ?, ?)');
+    this.db.transaction(() => {
+      for (const b of blobs) stmt.run(providerId, b.sha256, b.size);
+    })();
+  }
+
+  forgetProviderBlobs(providerId: string): void {
+    this.db.prepare('DELETE FROM provider_blobs WHERE provider_id = ?').run(providerId);
+  }
+}

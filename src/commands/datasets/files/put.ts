@@ -1,0 +1,38 @@
+import { Flags } from '@oclif/core';
+import { StrataCommand } from '../../../ui/base-command.js';
+import { singularAliases } from '../../../ui/aliases.js';
+import { putFlags } from '../../../ui/put-flags.js';
+import { formatBytes } from '../../../ui/table.js';
+import { putIntoVersion, type PutResult } from '../../../services/files.js';
+
+export default class FilesPut extends StrataCommand<PutResult> {
+  static override hiddenAliases = singularAliases('datasets:files:put');
+  static override summary = 'Store files into an uncommitted version';
+  static override description =
+    'Each distinct content is stored once per storage provider: what the provider already holds is not uploaded again. A file enters the version as soon as its content is stored, so running an interrupted put again finishes it. Empty directories are not recorded (object stores have none).';
+  static override examples = [
+    '<%= config.bin %> datasets files put --id cifar10:k3j9x0a --source-path ./data/',
+    '<%= config.bin %> datasets files put --id cifar10:k3j9x0a --source-path labels.csv --source-path images --target-path /train',
+  ];
+  static override flags = {
+    id: Flags.string({ description: 'DATASET:VERSION (uncommitted)', required: true }),
+    ...putFlags(true),
+  };
+
+  protected async execute(): Promise<PutResult> {
+    const { flags } = await this.parse(FilesPut);
+    return putIntoVersion(this.ctx, {
+      id: flags.id,
+      sourcePaths: flags['source-path'] ?? [],
+      targetPath: flags['target-path'],
+      followSymlinks: flags['follow-symlinks'],
+      concurrency: flags.concurrency,
+      progress: this.progress('put'),
+      signal: this.signal,
+    });
+  }
+
+  protected render(r: PutResult): string {
+    return `Put ${r.files} file(s), ${formatBytes(r.bytes)} into ${r.ref}: ${formatBytes(r.bytesUploaded)} uploaded, ${formatBytes(r.bytesSkipped)} already stored, ${r.seconds.toFixed(1)} s`;
+  }
+}

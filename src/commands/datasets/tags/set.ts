@@ -1,0 +1,23 @@
+import { Flags } from '@oclif/core';
+import { StrataCommand } from '../../../ui/base-command.js';
+import { singularAliases } from '../../../ui/aliases.js';
+import { setTag, type TagView } from '../../../services/tags.js';
+
+export default class TagsSet extends StrataCommand<TagView> {
+  static override hiddenAliases = singularAliases('datasets:tags:set');
+  static override summary = 'Point a tag at a committed version (creates or moves it)';
+  static override examples = ['<%= config.bin %> datasets tags set --id cifar10:k3j9x0a --name prod'];
+  static override flags = {
+    id: Flags.string({ description: 'DATASET:VERSION', required: true }),
+    name: Flags.string({ description: 'tag: letters, digits, ".", "_", "-" ("latest" is reserved)', required: true }),
+  };
+
+  protected async execute(): Promise<TagView> {
+    const { flags } = await this.parse(TagsSet);
+    return setTag(this.ctx, flags);
+  }
+
+  protected render(t: TagView): string {
+    return `Set tag ${t.name}: ${t.ref}`;
+  }
+}

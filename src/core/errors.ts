@@ -1,0 +1,68 @@
+/**
+ * Domain errors: framework-free, each with a stable code and the exit code of its class.
+ * The base command maps them to one stderr line (or a JSON error object under --json).
+ */
+export const ExitCode = {
+  unexpected: 1,
+  usage: 2,
+  notFound: 3,
+  conflict: 4,
+  integrity: 5,
+  storage: 6,
+  interrupted: 130,
+} as const;
+
+export class StrataError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly exitCode: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class UsageError extends StrataError {
+  constructor(message: string, code = 'EUSAGE') {
+    super(message, code, ExitCode.usage);
+  }
+}
+
+export class NotFoundError extends StrataError {
+  constructor(message: string, code = 'ENOTFOUND') {
+    super(message, code, ExitCode.notFound);
+  }
+}
+
+export class ConflictError extends StrataError {
+  constructor(message: string, code = 'ECONFLICT') {
+    super(message, code, ExitCode.conflict);
+  }
+}
+
+export class IntegrityError extends StrataError {
+  constructor(message: string, code = 'EINTEGRITY') {
+    super(message, code, ExitCode.integrity);
+  }
+}
+
+export class StorageError extends StrataError {
+  constructor(message: string, options?: { cause?: unknown; code?: string }) {
+    super(message, options?.code ?? 'ESTORAGE', ExitCode.storage, options);
+  }
+}
+
+export class InterruptedError extends StrataError {
+  constructor(message = 'interrupted') {
+    super(message, 'EINTERRUPTED', ExitCode.interrupted);
+  }
+}
+
+/** A conditional write lost: the object exists (If-None-Match) or changed (If-Match). */
+export class PreconditionFailedError extends StrataError {
+  constructor(readonly key: string) {
+    super(`${key} was changed by someone else`, 'EPRECONDITION', ExitCode.conflict);
+  }
+}

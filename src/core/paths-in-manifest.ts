@@ -1,0 +1,32 @@
+import { UsageError } from './errors.js';
+
+/**
+ * Manifest paths are POSIX, relative, normalized ("a/b.txt"): no leading "/", no "." or ".."
+ * segments, no empty segments, no NUL or backslash. Anything else could escape the directory a
+ * version is materialized into, so it is refused wherever a path enters the system.
+ */
+export function checkManifestPath(path: string): string | undefined {
+  if (path.length === 0) return 'empty path';
+  if (path.length > 4096) return 'path longer than 4096 characters';
+  if (path.includes('\0')) return 'path contains a NUL byte';
+  if (path.includes('\\')) return 'path contains a backslash';
+  if (path.startsWith('/')) return 'absolute path';
+  for (const segment of path.split('/')) {
+    if (segment === '') return 'empty path segment';
+    if (segment === '.' || segment === '..') return `"${segment}" segment`;
+  }
+  return undefined;
+}
+
+export function assertManifestPath(path: string): string {
+  const problem = checkManifestPath(path);
+  if (problem) throw new UsageError(`unsafe path "${path}": ${problem}`, 'EPATH');
+  return path;
+}
+
+/** Turns a user-given version path ("/", "/a/b/", "a/b") into manifest form ("" for the root). */
+export function normalizeVersionPath(input: string): string {
+  const trimmed = input.replace(/^\/+/, '').replace(/\/+$/, '');
+  if (trimmed === '') return '';
+  return assertManifestPath(trimmed);
+}

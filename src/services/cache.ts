@@ -1,0 +1,131 @@
+import { join, resolve } from 'node:path';
+import type { AppContext } from './context.js';
+import { readConfig } from '../core/config.js';
+import { CacheStore } from '../cache/store.js';
+import { cacheBlobs, prune, type PruneResult } from '../cache/evict.js';
+import { heldBlobs } from '../cache/lease.js';
+import { materialize, type LinkMode, type MaterializeResult } from '../cache/materialize.js';
+import { hashFile } from '../transfer/hash.js';
+import type { ProgressSink } from '../transfer/progress.js';
+import { blobKey } from '../storage/keys.js';
+import { findProvider, resolveRef } from './resolve.js';
+import { DEFAULT_CONCURRENCY, selectFiles } from './files.js';
+
+/** The cache directory: --cache-dir, then STRATA_CACHE_DIR, then config cache.dir, then $STRATA_HOME/cache. */
+export function openCache(ctx: AppContext, dir?: string): CacheStore {
+  const chosen =
+    dir ?? ctx.env.STRATA_CACHE_DIR ?? readConfig(ctx.paths.config)['cache.dir'] ?? join(ctx.paths.home, 'cache');
+  return new CacheStore(resolve(chosen));
+}
+
+function maxSize(ctx: AppContext): number | undefined {
+  const value = readConfig(ctx.paths.config)['cache.maxSize'];
+  return value === undefined ? undefined : Number(value);
+}
+
+export interface MaterializeInput {
+  id: string;
+  targetPath: string;
+  sourcePaths?: string[];
+  link?: LinkMode;
+  cacheDir?: string;
+  concurrency?: number;
+  progress?: ProgressSink;
+  signal?: AbortSignal;
+}
+
+/**
+ * Places a version's files in a directory from the team cache, fetching (in parallel, verified)
+ * only the blobs the cache lacks. The storage backend is opened only on a miss, so a warm run
+ * never loads the S3 SDK. Afterwards the cache is pruned to its cap, if one is set.
+ */
+export async function materializeVersion(
+  ctx: AppContext,
+  input: MaterializeInput,
+): Promise<MaterializeResult & { ref: string; target: string; cacheDir: string }> {
+  const { dataset, version } = resolveRef(ctx, input.id);
+  const files = selectFiles(ctx, dataset.id, version.id, input.sourcePaths);
+  const cache = openCache(ctx, input.cacheDir);
+  const provider = findProvider(ctx, dataset.storageProviderId);
+  input.progress?.start(
+    files.length,
+    files.reduce((n, f) => n + f.size, 0),
+  );
+  let result: MaterializeResult;
+  try {
+    result = await materialize({
+      cache,
+      files,
+      target: input.targetPath,
+      link: input.link ?? 'auto',
+      fetch: async (sha, signal) => (await ctx.backend(provider)).get(blobKey(sha), undefined, signal),
+      concurrency: input.concurrency ?? DEFAULT_CONCURRENCY,
+      progress: input.progress,
+      signal: input.signal,
+    });
+  } finally {
+    input.progress?.stop();
+  }
+  const cap = maxSize(ctx);
+  if (cap !== undefined) await prune(cache, cap);
+  return { ref: `${dataset.id}:${version.id}`, target: input.targetPath, cacheDir: cache.dir, ...result };
+}
+
+export interface CacheStatsResult {
+  dir: string;
+  blobs: number;
+  size: number;
+  maxSize: number | null;
+  hits: number;
+  misses: number;
+  inUse: number;
+}
+
+export async function cacheStats(ctx: AppContext, input: { cacheDir?: string }): Promise<CacheStatsResult> {
+  const cache = openCache(ctx, input.cacheDir);
+  let blobs = 0;
+  let size = 0;
+  for await (const blob of cacheBlobs(cache)) {
+    blobs++;
+    size += blob.size;
+  }
+  const counts = await cache.readCounts();
+  return {
+    dir: cache.dir,
+    blobs,
+    size,
+    maxSize: maxSize(ctx) ?? null,
+    ...counts,
+    inUse: (await heldBlobs(cache)).size,
+  };
+}
+
+export async function pruneCache(
+  ctx: AppContext,
+  input: { cacheDir?: string; maxSize?: number },
+): Promise<PruneResult & { dir: string; maxSize: number }> {
+  const cache = openCache(ctx, input.cacheDir);
+  const cap = input.maxSize ?? maxSize(ctx) ?? Number.POSITIVE_INFINITY;
+  return { dir: cache.dir, maxSize: cap, ...(await prune(cache, cap)) };
+}
+
+export interface CacheVerifyResult {
+  dir: string;
+  checked: number;
+  dropped: string[];
+}
+
+/** Re-hashes every cached blob and drops the ones that no longer match their name. */
+export async function verifyCache(ctx: AppContext, input: { cacheDir?: string }): Promise<CacheVerifyResult> {
+  const cache = openCache(ctx, input.cacheDir);
+  const result: CacheVerifyResult = { dir: cache.dir, checked: 0, dropped: [] };
+  for await (const blob of cacheBlobs(cache)) {
+    result.checked++;
+    const { sha256 } = await hashFile(blob.path);
+    if (sha256 !== blob.sha256) {
+      await cache.drop(blob.sha256);
+      result.dropped.push(blob.sha256);
+    }
+  }
+  return result;
+}

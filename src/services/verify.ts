@@ -1,0 +1,69 @@
+import pLimit from 'p-limit';
+import type { AppContext } from './context.js';
+import type { FileEntry } from '../core/model.js';
+import { IntegrityError, NotFoundError } from '../core/errors.js';
+import { blobKey } from '../storage/keys.js';
+import { missingBlobs } from '../transfer/presence.js';
+import { HashingStream } from '../transfer/hash.js';
+import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+import { findProvider, resolveRef } from './resolve.js';
+
+export interface VerifyResult {
+  ref: string;
+  deep: boolean;
+  files: number;
+  blobs: number;
+  bytes: number;
+}
+
+/**
+ * Checks every blob of a version exists in its provider; with deep, downloads and re-hashes each.
+ * Any problem fails with the integrity exit code and names the files concerned.
+ */
+export async function verifyVersion(
+  ctx: AppContext,
+  input: { id: string; deep?: boolean; concurrency?: number; signal?: AbortSignal },
+): Promise<VerifyResult> {
+  const { dataset, version } = resolveRef(ctx, input.id);
+  const ref = `${dataset.id}:${version.id}`;
+  const provider = findProvider(ctx, dataset.storageProviderId);
+  const backend = await ctx.backend(provider);
+  const files = ctx.catalog.files.list(dataset.id, version.id);
+  const blobs = new Map<string, FileEntry>();
+  for (const f of files) blobs.set(f.sha256, f);
+  const problems: string[] = [];
+  const missing = await missingBlobs(ctx.catalog.files, provider.id, backend, [...blobs.values()]);
+  for (const f of missing) problems.push(`${f.path} (blob ${f.sha256.slice(0, 12)}… missing)`);
+  if (input.deep) {
+    const gone = new Set(missing.map((f) => f.sha256));
+    const limit = pLimit(input.concurrency ?? 16);
+    await Promise.all(
+      [...blobs.values()]
+        .filter((f) => !gone.has(f.sha256))
+        .map((f) =>
+          limit(async () => {
+            input.signal?.throwIfAborted();
+            const hashing = new HashingStream();
+            const sink = new Writable({ write: (_chunk, _enc, next) => next() });
+            try {
+              await pipeline(await backend.get(blobKey(f.sha256), undefined, input.signal), hashing, sink);
+            } catch (error) {
+              if (error instanceof NotFoundError) return void problems.push(`${f.path} (blob missing)`);
+              throw error;
+            }
+            if (hashing.digest() !== f.sha256 || hashing.bytes !== f.size) {
+              problems.push(`${f.path} (content does not match its sha256)`);
+            }
+          }),
+        ),
+    );
+  }
+  if (problems.length > 0) {
+    throw new IntegrityError(
+      `${ref}: ${problems.length} blob(s) failed verification: ${problems.slice(0, 5).join(', ')}${problems.length > 5 ? ', …' : ''}`,
+    );
+  }
+  const bytes = files.reduce((n, f) => n + f.size, 0);
+  return { ref, deep: input.deep ?? false, files: files.length, blobs: blobs.size, bytes };
+}

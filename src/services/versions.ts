@@ -1,0 +1,153 @@
+import type { AppContext } from './context.js';
+import type { Dataset, Version } from '../core/model.js';
+import { ConflictError, IntegrityError, PreconditionFailedError, UsageError } from '../core/errors.js';
+import { newVersionId } from '../core/ids.js';
+import { readAll } from '../storage/backend.js';
+import { manifestKey, tagKey } from '../storage/keys.js';
+import { encodeDoc, manifestDoc, parseManifestDoc } from '../storage/records.js';
+import { missingBlobs } from '../transfer/presence.js';
+import {
+  committedError,
+  findDataset,
+  findProvider,
+  resolveRef,
+  resolveUncommitted,
+  resolveVersionId,
+} from './resolve.js';
+
+export interface VersionView {
+  datasetId: string;
+  id: string;
+  ref: string;
+  message: string;
+  isCommitted: boolean;
+  createdAt: string;
+  committedAt: string | null;
+  tags: string[];
+  fileCount: number;
+  size: number;
+}
+
+export function viewVersion(ctx: AppContext, version: Version): VersionView {
+  const { fileCount, size } = ctx.catalog.files.summary(version.datasetId, version.id);
+  return {
+    datasetId: version.datasetId,
+    id: version.id,
+    ref: `${version.datasetId}:${version.id}`,
+    message: version.message,
+    isCommitted: version.committedAt !== null,
+    createdAt: version.createdAt,
+    committedAt: version.committedAt,
+    tags: ctx.catalog.datasets.tagsOf(version.datasetId, version.id).map((t) => t.name),
+    fileCount,
+    size,
+  };
+}
+
+/** Opens a new uncommitted version, empty or holding the files of `from` (a ref of the same dataset). */
+export function createVersion(ctx: AppContext, input: { id: string; message?: string; from?: string }): VersionView {
+  const dataset = findDataset(ctx, input.id);
+  const from = input.from === undefined ? undefined : resolveRef(ctx, input.from);
+  if (from && from.dataset.id !== dataset.id) {
+    throw new UsageError(`--from must name a version of ${dataset.name} (${dataset.id})`);
+  }
+  const { datasets, files } = ctx.catalog;
+  let version: Version;
+  ctx.catalog.transaction(() => {
+    let id = newVersionId();
+    while (datasets.version(dataset.id, id) || datasets.tag(dataset.id, id)) id = newVersionId();
+    version = {
+      datasetId: dataset.id,
+      id,
+      message: input.message ?? '',
+      createdAt: new Date().toISOString(),
+      committedAt: null,
+    };
+    datasets.insertVersion(version);
+    if (from) files.copyVersion(dataset.id, from.version.id, id);
+  });
+  return viewVersion(ctx, version!);
+}
+
+export function listVersions(ctx: AppContext, input: { id: string; isCommitted?: boolean }): VersionView[] {
+  const dataset = findDataset(ctx, input.id);
+  return ctx.catalog.datasets.versions(dataset.id, { committed: input.isCommitted }).map((v) => viewVersion(ctx, v));
+}
+
+export function versionDetails(ctx: AppContext, ref: string): VersionView & { datasetName: string } {
+  const { dataset, version } = resolveRef(ctx, ref);
+  return { ...viewVersion(ctx, version), datasetName: dataset.name };
+}
+
+/** The message is part of the committed manifest, so only an uncommitted version's can change. */
+export function updateVersion(ctx: AppContext, input: { id: string; message: string }): VersionView {
+  const { version } = resolveUncommitted(ctx, input.id);
+  const updated = { ...version, message: input.message };
+  ctx.catalog.datasets.updateVersion(updated);
+  return viewVersion(ctx, updated);
+}
+
+/**
+ * Commits a version: checks every blob it names is in the provider (invariant 2), writes the
+ * manifest to the bucket once (If-None-Match), then marks it committed in the catalog.
+ */
+export async function commitVersion(ctx: AppContext, ref: string): Promise<VersionView> {
+  const resolved = resolveVersionId(ctx, ref);
+  const { dataset, version } = resolved;
+  if (version.committedAt) throw committedError(resolved);
+  const backend = await ctx.backend(findProvider(ctx, dataset.storageProviderId));
+  const files = ctx.catalog.files.list(dataset.id, version.id);
+  const missing = await missingBlobs(ctx.catalog.files, dataset.storageProviderId, backend, files);
+  if (missing.length > 0) {
+    throw new IntegrityError(
+      `cannot commit ${dataset.id}:${version.id}: ${missing.length} file(s) have no blob in the storage provider (first: ${missing[0]!.path}); put them again with: strata datasets files put --id ${dataset.id}:${version.id}`,
+      'EMISSINGBLOB',
+    );
+  }
+  const committed = { ...version, committedAt: new Date().toISOString() };
+  const key = manifestKey(dataset.id, version.id);
+  try {
+    await backend.put(key, encodeDoc(manifestDoc(committed, files)), {
+      ifNoneMatch: true,
+      contentType: 'application/json',
+    });
+  } catch (error) {
+    if (!(error instanceof PreconditionFailedError)) throw error;
+    // A manifest is already there: ours from an interrupted commit is fine, anything else is not.
+    const existing = parseManifestDoc(key, await readAll(await backend.get(key)));
+    if (JSON.stringify(existing.files) !== JSON.stringify(files)) {
+      throw new ConflictError(
+        `${key} already holds a different manifest; this version cannot be committed`,
+        'ECOMMITTED',
+      );
+    }
+    committed.committedAt = existing.committedAt;
+  }
+  ctx.catalog.datasets.updateVersion(committed);
+  return viewVersion(ctx, committed);
+}
+
+/**
+ * Deletes a version. An uncommitted one goes at once; a committed one needs force and takes its
+ * tags with it. Blobs stay until garbage collection removes the unreferenced ones.
+ */
+export async function deleteVersion(ctx: AppContext, input: { id: string; force?: boolean }): Promise<VersionView> {
+  const { dataset, version } = resolveVersionId(ctx, input.id);
+  const view = viewVersion(ctx, version);
+  if (version.committedAt) {
+    if (!input.force) {
+      throw new ConflictError(
+        `version ${dataset.id}:${version.id} is committed; deleting it (and its tags: ${view.tags.join(', ') || 'none'}) needs --force`,
+        'ECOMMITTED',
+      );
+    }
+    await removeFromBucket(ctx, dataset, version, view.tags);
+  }
+  ctx.catalog.datasets.deleteVersion(dataset.id, version.id);
+  return view;
+}
+
+async function removeFromBucket(ctx: AppContext, dataset: Dataset, version: Version, tags: string[]): Promise<void> {
+  const backend = await ctx.backend(findProvider(ctx, dataset.storageProviderId));
+  await backend.delete([...tags.map((t) => tagKey(dataset.id, t)), manifestKey(dataset.id, version.id)]);
+}

@@ -1,0 +1,48 @@
+import type { Readable } from 'node:stream';
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  /** entity tag without quotes */
+  etag: string;
+  lastModified: Date;
+}
+
+export interface PutOptions {
+  /** size of a stream body, when known (lets S3 choose single PUT or multipart) */
+  size?: number;
+  /** write only if no object has this key; a loser gets PreconditionFailedError */
+  ifNoneMatch?: boolean;
+  /** write only if the object's current etag is this one; a loser gets PreconditionFailedError */
+  ifMatch?: string;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * Where bytes live: keys and objects, nothing about datasets. Implemented for a local directory
+ * and for S3; one contract suite (test/helpers/backend-contract.ts) holds both to it.
+ * Failures are StorageError (with the cause kept) or PreconditionFailedError; a missing key on
+ * get is NotFoundError.
+ */
+export interface StorageBackend {
+  /** a human description for messages ("s3://bucket/prefix", "/home/me/.strata/storage") */
+  readonly location: string;
+  put(key: string, body: Buffer | Readable, options?: PutOptions): Promise<{ etag: string }>;
+  get(key: string, range?: { start: number; end: number }, signal?: AbortSignal): Promise<Readable>;
+  /** undefined when no object has this key */
+  head(key: string): Promise<ObjectInfo | undefined>;
+  /** every object whose key starts with prefix, in key order, paginated underneath */
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  /** deletes keys (missing ones are fine), batched underneath */
+  delete(keys: readonly string[]): Promise<void>;
+  /** checks the place is reachable with these credentials; throws StorageError otherwise */
+  verify(): Promise<void>;
+  close(): void;
+}
+
+export async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}

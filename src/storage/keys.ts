@@ -1,0 +1,19 @@
+/** DESIGN.md's bucket layout: the one place object keys are spelled. */
+
+export const BLOBS_PREFIX = 'blobs/sha256/';
+export const DATASETS_PREFIX = 'datasets/';
+
+export const blobKey = (sha256: string): string => `${BLOBS_PREFIX}${sha256.slice(0, 2)}/${sha256}`;
+export const datasetKey = (datasetId: string): string => `${DATASETS_PREFIX}${datasetId}/dataset.json`;
+export const datasetPrefix = (datasetId: string): string => `${DATASETS_PREFIX}${datasetId}/`;
+export const manifestKey = (datasetId: string, versionId: string): string =>
+  `${DATASETS_PREFIX}${datasetId}/versions/${versionId}.json`;
+export const tagKey = (datasetId: string, tag: string): string => `${DATASETS_PREFIX}${datasetId}/tags/${tag}.json`;
+
+const BLOB_KEY = /^blobs\/sha256\/([0-9a-f]{2})\/([0-9a-f]{64})$/;
+
+/** The sha256 a blob key names, or undefined for any other key. */
+export function shaOfBlobKey(key: string): string | undefined {
+  const m = BLOB_KEY.exec(key);
+  return m && m[2]!.startsWith(m[1]!) ? m[2] : undefined;
+}

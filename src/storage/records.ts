@@ -1,0 +1,157 @@
+import type { Dataset, FileEntry, Tag, Version } from '../core/model.js';
+import { IntegrityError } from '../core/errors.js';
+import { checkManifestPath } from '../core/paths-in-manifest.js';
+import { DATASET_ID, VERSION_ID } from '../core/ids.js';
+
+/**
+ * The documents that make a bucket describe itself (DESIGN.md's layout): dataset.json, one
+ * manifest per committed version, one file per tag. What we read back is untrusted input: every
+ * field is checked, and a bad document is refused with an error naming its key.
+ */
+
+export interface DatasetDoc {
+  format: 'strata.dataset/1';
+  id: string;
+  name: string;
+  description: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ManifestDoc {
+  format: 'strata.manifest/1';
+  datasetId: string;
+  versionId: string;
+  message: string;
+  createdAt: string;
+  committedAt: string;
+  files: FileEntry[];
+}
+
+export interface TagDoc {
+  format: 'strata.tag/1';
+  datasetId: string;
+  name: string;
+  versionId: string;
+  updatedAt: string;
+}
+
+export const datasetDoc = (d: Dataset): DatasetDoc => ({
+  format: 'strata.dataset/1',
+  id: d.id,
+  name: d.name,
+  description: d.description,
+  createdAt: d.createdAt,
+  updatedAt: d.updatedAt,
+});
+
+export const manifestDoc = (v: Version & { committedAt: string }, files: FileEntry[]): ManifestDoc => ({
+  format: 'strata.manifest/1',
+  datasetId: v.datasetId,
+  versionId: v.id,
+  message: v.message,
+  createdAt: v.createdAt,
+  committedAt: v.committedAt,
+  files,
+});
+
+export const tagDoc = (t: Tag): TagDoc => ({
+  format: 'strata.tag/1',
+  datasetId: t.datasetId,
+  name: t.name,
+  versionId: t.versionId,
+  updatedAt: t.updatedAt,
+});
+
+export const encodeDoc = (doc: DatasetDoc | ManifestDoc | TagDoc): Buffer => Buffer.from(JSON.stringify(doc));
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+class Reader {
+  constructor(
+    private readonly key: string,
+    private readonly value: Record<string, unknown>,
+  ) {}
+
+  fail(what: string): never {
+    throw new IntegrityError(`refusing ${this.key}: ${what}`, 'EBADRECORD');
+  }
+
+  string(field: string, pattern?: RegExp): string {
+    const v = this.value[field];
+    if (typeof v !== 'string' || (pattern && !pattern.test(v))) this.fail(`bad or missing "${field}"`);
+    return v;
+  }
+}
+
+function parseObject(key: string, bytes: Buffer, format: string): Reader & { raw: Record<string, unknown> } {
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new IntegrityError(`refusing ${key}: not valid JSON`, 'EBADRECORD');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new IntegrityError(`refusing ${key}: not a JSON object`, 'EBADRECORD');
+  }
+  const reader = Object.assign(new Reader(key, value as Record<string, unknown>), {
+    raw: value as Record<string, unknown>,
+  });
+  if (reader.raw.format !== format) reader.fail(`format is not ${format}`);
+  return reader;
+}
+
+export function parseDatasetDoc(key: string, bytes: Buffer): DatasetDoc {
+  const r = parseObject(key, bytes, 'strata.dataset/1');
+  return {
+    format: 'strata.dataset/1',
+    id: r.string('id', DATASET_ID),
+    name: r.string('name', /^[A-Za-z0-9._-]+$/),
+    description: r.string('description'),
+    createdAt: r.string('createdAt'),
+    updatedAt: r.string('updatedAt'),
+  };
+}
+
+export function parseTagDoc(key: string, bytes: Buffer): TagDoc {
+  const r = parseObject(key, bytes, 'strata.tag/1');
+  return {
+    format: 'strata.tag/1',
+    datasetId: r.string('datasetId', DATASET_ID),
+    name: r.string('name', /^[A-Za-z0-9._-]+$/),
+    versionId: r.string('versionId', VERSION_ID),
+    updatedAt: r.string('updatedAt'),
+  };
+}
+
+export function parseManifestDoc(key: string, bytes: Buffer): ManifestDoc {
+  const r = parseObject(key, bytes, 'strata.manifest/1');
+  const files: unknown = r.raw.files;
+  if (!Array.isArray(files)) return r.fail('"files" is not a list');
+  const seen = new Set<string>();
+  const checked = (files as unknown[]).map((f, i): FileEntry => {
+    if (typeof f !== 'object' || f === null) r.fail(`file #${i} is not an object`);
+    const { path, size, sha256, mode, mtimeMs } = f as Record<string, unknown>;
+    if (typeof path !== 'string') return r.fail(`file #${i} has no path`);
+    const problem = checkManifestPath(path);
+    if (problem) r.fail(`file path "${path}": ${problem}`);
+    if (seen.has(path)) r.fail(`file path "${path}" appears twice`);
+    seen.add(path);
+    if (typeof sha256 !== 'string' || !SHA256.test(sha256))
+      return r.fail(`file "${path}": sha256 is not 64 hex digits`);
+    if (!Number.isSafeInteger(size) || (size as number) < 0) r.fail(`file "${path}": bad size`);
+    if (!Number.isInteger(mode) || (mode as number) < 0 || (mode as number) > 0o7777)
+      r.fail(`file "${path}": bad mode`);
+    if (!Number.isFinite(mtimeMs)) r.fail(`file "${path}": bad mtimeMs`);
+    return { path, size: size as number, sha256, mode: mode as number, mtimeMs: mtimeMs as number };
+  });
+  return {
+    format: 'strata.manifest/1',
+    datasetId: r.string('datasetId', DATASET_ID),
+    versionId: r.string('versionId', VERSION_ID),
+    message: r.string('message'),
+    createdAt: r.string('createdAt'),
+    committedAt: r.string('committedAt'),
+    files: checked,
+  };
+}

@@ -1,0 +1,139 @@
+import { createWriteStream } from 'node:fs';
+import { chmod, lstat, mkdir, rename, unlink, utimes } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import pLimit from 'p-limit';
+import type { FileEntry } from '../core/model.js';
+import { IntegrityError, UsageError } from '../core/errors.js';
+import { checkManifestPath } from '../core/paths-in-manifest.js';
+import type { StorageBackend } from '../storage/backend.js';
+import { blobKey } from '../storage/keys.js';
+import { HashingStream } from './hash.js';
+import type { ProgressSink } from './progress.js';
+
+export interface GetPlan {
+  backend: StorageBackend;
+  files: Iterable<FileEntry>;
+  target: string;
+  concurrency: number;
+  progress?: ProgressSink;
+  signal?: AbortSignal;
+}
+
+export interface GetSummary {
+  files: number;
+  bytes: number;
+  seconds: number;
+}
+
+/**
+ * Writes files into target: each through a temp file that is checked against its sha256 and size
+ * before the rename, with its mode and mtime restored. A manifest path can never leave target:
+ * unsafe paths are refused, and so is any path that passes through a symlink or a non-directory.
+ */
+export async function getFiles(plan: GetPlan): Promise<GetSummary> {
+  const started = performance.now();
+  const summary: GetSummary = { files: 0, bytes: 0, seconds: 0 };
+  const dirs = new SafeDirs(plan.target);
+  const limit = pLimit(plan.concurrency);
+  const files = [...plan.files];
+  for (const file of files) {
+    const problem = checkManifestPath(file.path);
+    if (problem)
+      throw new IntegrityError(`refusing manifest path "${file.path}": ${problem}; nothing was written`, 'EUNSAFEPATH');
+  }
+  const tasks: Promise<void>[] = [];
+  for (const file of files) {
+    tasks.push(
+      limit(async () => {
+        plan.signal?.throwIfAborted();
+        const destination = join(plan.target, ...file.path.split('/'));
+        await dirs.ensure(file.path.split('/').slice(0, -1));
+        await fetchVerified(plan.backend, file, destination, plan.signal);
+        summary.files += 1;
+        summary.bytes += file.size;
+        plan.progress?.advance(1, file.size);
+      }),
+    );
+  }
+  try {
+    await Promise.all(tasks);
+  } finally {
+    limit.clearQueue();
+  }
+  summary.seconds = (performance.now() - started) / 1000;
+  return summary;
+}
+
+export async function fetchVerified(
+  backend: StorageBackend,
+  file: FileEntry,
+  destination: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  const temp = join(dirname(destination), `.strata-tmp-${randomBytes(6).toString('hex')}`);
+  try {
+    const hashing = new HashingStream();
+    await pipeline(
+      await backend.get(blobKey(file.sha256), undefined, signal),
+      hashing,
+      createWriteStream(temp, { mode: 0o600 }),
+      {
+        signal,
+      },
+    );
+    const sha = hashing.digest();
+    if (sha !== file.sha256 || hashing.bytes !== file.size) {
+      throw new IntegrityError(
+        `${file.path}: content read back does not match its manifest (expected sha256 ${file.sha256}, ${file.size} bytes; got ${sha}, ${hashing.bytes} bytes); nothing was written`,
+      );
+    }
+    await chmod(temp, file.mode & 0o7777);
+    const seconds = file.mtimeMs / 1000;
+    await utimes(temp, seconds, seconds);
+    const existing = await lstat(destination).catch(() => undefined);
+    if (existing?.isDirectory()) {
+      throw new UsageError(`cannot write ${destination}: a directory is in the way`, 'EPATH');
+    }
+    await rename(temp, destination);
+  } finally {
+    await unlink(temp).catch(() => undefined);
+  }
+}
+
+/** Creates directories under a root, refusing to pass through symlinks or files. */
+class SafeDirs {
+  private readonly made = new Map<string, Promise<void>>();
+
+  constructor(private readonly root: string) {}
+
+  async ensure(segments: string[]): Promise<void> {
+    await mkdir(this.root, { recursive: true });
+    for (let i = 1; i <= segments.length; i++) await this.one(segments.slice(0, i).join('/'));
+  }
+
+  private one(relative: string): Promise<void> {
+    let pending = this.made.get(relative);
+    if (!pending) {
+      pending = (async () => {
+        const path = join(this.root, ...relative.split('/'));
+        const info = await lstat(path).catch(() => undefined);
+        if (info?.isSymbolicLink()) {
+          throw new IntegrityError(
+            `refusing to write through symlink ${path}: it could lead outside the target`,
+            'EUNSAFEPATH',
+          );
+        }
+        if (info && !info.isDirectory())
+          throw new UsageError(`cannot write under ${path}: it is not a directory`, 'EPATH');
+        if (!info)
+          await mkdir(path).catch((error: NodeJS.ErrnoException) => {
+            if (error.code !== 'EEXIST') throw error;
+          });
+      })();
+      this.made.set(relative, pending);
+    }
+    return pending;
+  }
+}

@@ -1,0 +1,64 @@
+import pLimit from 'p-limit';
+import type { FileQueries } from '../catalog/files.js';
+import type { FileEntry } from '../core/model.js';
+import type { StorageBackend } from '../storage/backend.js';
+import { BLOBS_PREFIX, blobKey, shaOfBlobKey } from '../storage/keys.js';
+
+/** Below this many blobs a HEAD each is cheaper than listing the whole blob store. */
+const HEAD_LIMIT = 256;
+
+/**
+ * Every blob a provider holds, listed shard by shard (blobs/sha256/00/ … ff/) in parallel: one
+ * request per thousand blobs instead of one per blob.
+ */
+export async function listBlobs(backend: StorageBackend, concurrency = 32): Promise<Map<string, number>> {
+  const found = new Map<string, number>();
+  const limit = pLimit(concurrency);
+  const shards = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+  await Promise.all(
+    shards.map((shard) =>
+      limit(async () => {
+        for await (const object of backend.list(`${BLOBS_PREFIX}${shard}/`)) {
+          const sha = shaOfBlobKey(object.key);
+          if (sha) found.set(sha, object.size);
+        }
+      }),
+    ),
+  );
+  return found;
+}
+
+/**
+ * The files whose blob the provider does not hold (checked with the provider itself, not the
+ * catalog: a garbage collector on another machine may have removed a blob). What is found is
+ * recorded in the catalog's knowledge of the provider.
+ */
+export async function missingBlobs(
+  files: FileQueries,
+  providerId: string,
+  backend: StorageBackend,
+  entries: readonly FileEntry[],
+): Promise<FileEntry[]> {
+  const wanted = new Map<string, number>();
+  for (const e of entries) wanted.set(e.sha256, e.size);
+  let present: Map<string, number>;
+  if (wanted.size <= HEAD_LIMIT) {
+    present = new Map();
+    const limit = pLimit(32);
+    await Promise.all(
+      [...wanted.keys()].map((sha) =>
+        limit(async () => {
+          const info = await backend.head(blobKey(sha));
+          if (info) present.set(sha, info.size);
+        }),
+      ),
+    );
+  } else {
+    present = await listBlobs(backend);
+  }
+  const known = [...wanted]
+    .filter(([sha, size]) => present.get(sha) === size)
+    .map(([sha, size]) => ({ sha256: sha, size }));
+  files.recordProviderBlobs(providerId, known);
+  return entries.filter((e) => present.get(e.sha256) !== e.size);
+}

@@ -1,0 +1,68 @@
+import { setMaxListeners } from 'node:events';
+import { Command } from '@oclif/core';
+import { AppContext } from '../services/context.js';
+import { strataPaths } from '../core/paths.js';
+import { reportError } from './errors.js';
+import { progressBar } from './progress.js';
+import type { ProgressSink } from '../transfer/progress.js';
+
+/**
+ * Every strata command: builds the app context on first use and closes it, renders the result of
+ * execute() as text (or, with --json, oclif prints it as JSON), and maps any failure to one line
+ * on stderr (or a JSON error object on stdout) and the exit code of its class.
+ */
+export abstract class StrataCommand<T> extends Command {
+  static override enableJsonFlag = true;
+
+  private context?: AppContext;
+  private readonly abort = new AbortController();
+  private readonly onSigint = (): void => this.abort.abort();
+
+  protected get ctx(): AppContext {
+    this.context ??= new AppContext(strataPaths(), { warn: (m) => this.warnLine(m) });
+    return this.context;
+  }
+
+  /** Aborted on Ctrl-C, so long transfers stop cleanly and say they were interrupted. */
+  protected get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  protected progress(label: string): ProgressSink | undefined {
+    return progressBar(!this.jsonEnabled(), label);
+  }
+
+  protected abstract execute(): Promise<T>;
+
+  /** The text a person sees on stdout; undefined prints nothing. */
+  protected abstract render(result: T): string | undefined;
+
+  async run(): Promise<T> {
+    // Every transfer in flight listens for the abort: hundreds at once are expected.
+    setMaxListeners(0, this.abort.signal);
+    process.once('SIGINT', this.onSigint);
+    const result = await this.execute();
+    if (!this.jsonEnabled()) {
+      const text = this.render(result);
+      if (text !== undefined) this.log(text);
+    }
+    return result;
+  }
+
+  override async catch(error: Error & { exitCode?: number }): Promise<void> {
+    const report = reportError(this.abort.signal.aborted ? (this.abort.signal.reason ?? error) : error);
+    process.exitCode = report.exitCode;
+    if (this.jsonEnabled()) this.logJson({ error: { code: report.code, message: report.message } });
+    else process.stderr.write(`Error: ${report.message}\n`);
+  }
+
+  override async finally(error: Error | undefined): Promise<void> {
+    process.removeListener('SIGINT', this.onSigint);
+    this.context?.close();
+    await super.finally(error);
+  }
+
+  protected warnLine(message: string): void {
+    process.stderr.write(`Warning: ${message}\n`);
+  }
+}

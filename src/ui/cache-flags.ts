@@ -1,0 +1,5 @@
+import { Flags } from '@oclif/core';
+
+export const cacheDirFlag = Flags.string({
+  description: 'team cache directory (default: $STRATA_CACHE_DIR, config cache.dir, or $STRATA_HOME/cache)',
+});

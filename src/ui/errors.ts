@@ -1,0 +1,34 @@
+import { ExitCode, StrataError } from '../core/errors.js';
+
+export interface ErrorReport {
+  code: string;
+  message: string;
+  exitCode: number;
+}
+
+/** One line for a person: the first line of the message, without oclif's usage trailer. */
+const firstLine = (message: string): string => message.split('\n')[0]!.trim();
+
+/**
+ * Maps anything thrown to a code, a one-line message and the exit code of its class. Only the
+ * message is shown, never the cause: causes can carry request details and secrets.
+ */
+export function reportError(error: unknown): ErrorReport {
+  if (error instanceof StrataError) {
+    return { code: error.code, message: firstLine(error.message), exitCode: error.exitCode };
+  }
+  const e = error as { name?: string; code?: string; message?: string; oclif?: { exit?: number } };
+  if (e?.name === 'AbortError' || e?.code === 'ABORT_ERR') {
+    return { code: 'EINTERRUPTED', message: 'interrupted', exitCode: ExitCode.interrupted };
+  }
+  if (e?.oclif?.exit !== undefined) {
+    // oclif's own parse errors: a missing or unknown flag, a bad value.
+    const exit = e.oclif.exit === 0 ? 0 : ExitCode.usage;
+    return { code: 'EUSAGE', message: `${firstLine(e.message ?? 'usage error')} (see --help)`, exitCode: exit };
+  }
+  return {
+    code: 'EUNEXPECTED',
+    message: `unexpected error: ${firstLine(e?.message ?? String(error))}`,
+    exitCode: ExitCode.unexpected,
+  };
+}

@@ -1,0 +1,30 @@
+import Table from 'cli-table3';
+
+/** A table for people; plain (no colour codes) when stdout is not a terminal. */
+export function table(head: string[], rows: (string | number)[][]): string {
+  const t = new Table({
+    head,
+    style: process.stdout.isTTY ? { head: ['cyan'], border: ['grey'] } : { head: [], border: [] },
+  });
+  t.push(...rows.map((r) => r.map(String)));
+  return t.toString();
+}
+
+/** Two columns of label and value, for `details` commands. */
+export function details(pairs: [string, string | number | boolean | null | undefined][]): string {
+  return table(
+    ['Field', 'Value'],
+    pairs.map(([k, v]) => [k, v === null || v === undefined ? '' : String(v)]),
+  );
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
