@@ -5,6 +5,7 @@ import { migrations } from './migrations.js';
 import { ProviderQueries } from './providers.js';
 import { DatasetQueries } from './datasets.js';
 import { FileQueries } from './files.js';
+import { RunQueries } from './runs.js';
 
 export type Db = Database.Database;
 
@@ -13,11 +14,13 @@ export class Catalog {
   readonly providers: ProviderQueries;
   readonly datasets: DatasetQueries;
   readonly files: FileQueries;
+  readonly runs: RunQueries;
 
   private constructor(private readonly db: Db) {
     this.providers = new ProviderQueries(db);
     this.datasets = new DatasetQueries(db);
     this.files = new FileQueries(db);
+    this.runs = new RunQueries(db);
   }
 
   static open(path: string): Catalog {

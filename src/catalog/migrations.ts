@@ -51,4 +51,38 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (provider_id, sha256)
   ) WITHOUT ROWID;
   `,
+  /* 2 */ `
+  -- A run of one job: what ran, how it ended, and the exact versions it read and made.
+  CREATE TABLE runs (
+    id TEXT PRIMARY KEY,
+    job TEXT NOT NULL,
+    spec_file TEXT,
+    command TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'lost')),
+    exit_code INTEGER,
+    isolation TEXT NOT NULL,
+    host TEXT NOT NULL,
+    runner_pid INTEGER NOT NULL,
+    log_path TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    ended_at TEXT
+  );
+  CREATE TABLE run_inputs (
+    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    dataset_id TEXT,
+    version_id TEXT,
+    url TEXT,
+    PRIMARY KEY (run_id, name)
+  );
+  CREATE TABLE run_outputs (
+    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    dataset_id TEXT NOT NULL,
+    version_id TEXT NOT NULL,
+    committed INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (run_id, name)
+  );
+  CREATE INDEX run_outputs_by_version ON run_outputs (dataset_id, version_id);
+  `,
 ];

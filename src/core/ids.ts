@@ -11,7 +11,9 @@ function randomString(length: number): string {
 export const newDatasetId = (): string => `dst${randomString(12)}`;
 export const newProviderId = (): string => `spl${randomString(12)}`;
 export const newVersionId = (): string => randomString(7);
+export const newRunId = (): string => `run${randomString(12)}`;
 
 export const DATASET_ID = /^dst[a-z0-9]{12}$/;
 export const PROVIDER_ID = /^spl[a-z0-9]{12}$/;
 export const VERSION_ID = /^[a-z0-9]{7}$/;
+export const RUN_ID = /^run[a-z0-9]{12}$/;

@@ -10,9 +10,11 @@ export const LOCAL_PROVIDER_NAME = 'local';
 /** Notices a service wants a person to see (warnings, progress); the command decides where. */
 export interface Reporter {
   warn(message: string): void;
+  /** a line of what is happening (a job's isolation, a dataset created for an output) */
+  info(message: string): void;
 }
 
-export const silentReporter: Reporter = { warn: () => undefined };
+export const silentReporter: Reporter = { warn: () => undefined, info: () => undefined };
 
 /**
  * What a use case needs: the catalog (opened on first use), one storage backend per provider

@@ -17,3 +17,7 @@ export function shaOfBlobKey(key: string): string | undefined {
   const m = BLOB_KEY.exec(key);
   return m && m[2]!.startsWith(m[1]!) ? m[2] : undefined;
 }
+
+/** The files of an uncommitted version, rewritten as it changes: garbage collection keeps its blobs. */
+export const draftKey = (datasetId: string, versionId: string): string =>
+  `${DATASETS_PREFIX}${datasetId}/drafts/${versionId}.json`;

@@ -63,7 +63,8 @@ export const tagDoc = (t: Tag): TagDoc => ({
   updatedAt: t.updatedAt,
 });
 
-export const encodeDoc = (doc: DatasetDoc | ManifestDoc | TagDoc): Buffer => Buffer.from(JSON.stringify(doc));
+export const encodeDoc = (doc: DatasetDoc | ManifestDoc | TagDoc | DraftDoc): Buffer =>
+  Buffer.from(JSON.stringify(doc));
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -126,10 +127,22 @@ export function parseTagDoc(key: string, bytes: Buffer): TagDoc {
 
 export function parseManifestDoc(key: string, bytes: Buffer): ManifestDoc {
   const r = parseObject(key, bytes, 'strata.manifest/1');
+  return {
+    format: 'strata.manifest/1',
+    datasetId: r.string('datasetId', DATASET_ID),
+    versionId: r.string('versionId', VERSION_ID),
+    message: r.string('message'),
+    createdAt: r.string('createdAt'),
+    committedAt: r.string('committedAt'),
+    files: parseFiles(r),
+  };
+}
+
+function parseFiles(r: Reader & { raw: Record<string, unknown> }): FileEntry[] {
   const files: unknown = r.raw.files;
   if (!Array.isArray(files)) return r.fail('"files" is not a list');
   const seen = new Set<string>();
-  const checked = (files as unknown[]).map((f, i): FileEntry => {
+  return (files as unknown[]).map((f, i): FileEntry => {
     if (typeof f !== 'object' || f === null) r.fail(`file #${i} is not an object`);
     const { path, size, sha256, mode, mtimeMs } = f as Record<string, unknown>;
     if (typeof path !== 'string') return r.fail(`file #${i} has no path`);
@@ -145,13 +158,32 @@ export function parseManifestDoc(key: string, bytes: Buffer): ManifestDoc {
     if (!Number.isFinite(mtimeMs)) r.fail(`file "${path}": bad mtimeMs`);
     return { path, size: size as number, sha256, mode: mode as number, mtimeMs: mtimeMs as number };
   });
+}
+
+export interface DraftDoc {
+  format: 'strata.draft/1';
+  datasetId: string;
+  versionId: string;
+  updatedAt: string;
+  files: FileEntry[];
+}
+
+export const draftDoc = (datasetId: string, versionId: string, files: FileEntry[]): DraftDoc => ({
+  format: 'strata.draft/1',
+  datasetId,
+  versionId,
+  updatedAt: new Date().toISOString(),
+  files,
+});
+
+/** A draft is checked like a manifest: its paths and hashes are as untrusted. */
+export function parseDraftDoc(key: string, bytes: Buffer): DraftDoc {
+  const r = parseObject(key, bytes, 'strata.draft/1');
   return {
-    format: 'strata.manifest/1',
+    format: 'strata.draft/1',
     datasetId: r.string('datasetId', DATASET_ID),
     versionId: r.string('versionId', VERSION_ID),
-    message: r.string('message'),
-    createdAt: r.string('createdAt'),
-    committedAt: r.string('committedAt'),
-    files: checked,
+    updatedAt: r.string('updatedAt'),
+    files: parseFiles(r),
   };
 }

@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { chmod, lstat, mkdir, rename, unlink, utimes } from 'node:fs/promises';
+import { chmod, lstat, mkdir, rename, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -7,6 +7,7 @@ import pLimit from 'p-limit';
 import type { FileEntry } from '../core/model.js';
 import { IntegrityError, UsageError } from '../core/errors.js';
 import { checkManifestPath } from '../core/paths-in-manifest.js';
+import { setMtimeMs } from '../core/mtime.js';
 import type { StorageBackend } from '../storage/backend.js';
 import { blobKey } from '../storage/keys.js';
 import { HashingStream } from './hash.js';
@@ -90,8 +91,7 @@ export async function fetchVerified(
       );
     }
     await chmod(temp, file.mode & 0o7777);
-    const seconds = file.mtimeMs / 1000;
-    await utimes(temp, seconds, seconds);
+    await setMtimeMs(temp, file.mtimeMs);
     const existing = await lstat(destination).catch(() => undefined);
     if (existing?.isDirectory()) {
       throw new UsageError(`cannot write ${destination}: a directory is in the way`, 'EPATH');

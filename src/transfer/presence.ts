@@ -41,24 +41,27 @@ export async function missingBlobs(
 ): Promise<FileEntry[]> {
   const wanted = new Map<string, number>();
   for (const e of entries) wanted.set(e.sha256, e.size);
-  let present: Map<string, number>;
-  if (wanted.size <= HEAD_LIMIT) {
-    present = new Map();
-    const limit = pLimit(32);
-    await Promise.all(
-      [...wanted.keys()].map((sha) =>
-        limit(async () => {
-          const info = await backend.head(blobKey(sha));
-          if (info) present.set(sha, info.size);
-        }),
-      ),
-    );
-  } else {
-    present = await listBlobs(backend);
-  }
+  const present = await presentBlobs(backend, wanted.keys());
   const known = [...wanted]
     .filter(([sha, size]) => present.get(sha) === size)
     .map(([sha, size]) => ({ sha256: sha, size }));
   files.recordProviderBlobs(providerId, known);
   return entries.filter((e) => present.get(e.sha256) !== e.size);
+}
+
+/** Which of these blobs the provider holds, with their sizes: a HEAD each when few, else one listing. */
+export async function presentBlobs(backend: StorageBackend, shas: Iterable<string>): Promise<Map<string, number>> {
+  const wanted = [...new Set(shas)];
+  if (wanted.length > HEAD_LIMIT) return listBlobs(backend);
+  const present = new Map<string, number>();
+  const limit = pLimit(32);
+  await Promise.all(
+    wanted.map((sha) =>
+      limit(async () => {
+        const info = await backend.head(blobKey(sha));
+        if (info) present.set(sha, info.size);
+      }),
+    ),
+  );
+  return present;
 }

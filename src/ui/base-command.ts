@@ -19,7 +19,10 @@ export abstract class StrataCommand<T> extends Command {
   private readonly onSigint = (): void => this.abort.abort();
 
   protected get ctx(): AppContext {
-    this.context ??= new AppContext(strataPaths(), { warn: (m) => this.warnLine(m) });
+    this.context ??= new AppContext(strataPaths(), {
+      warn: (m) => this.warnLine(m),
+      info: (m) => process.stderr.write(`${m}\n`),
+    });
     return this.context;
   }
 

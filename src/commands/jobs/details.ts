@@ -1,0 +1,37 @@
+import { Flags } from '@oclif/core';
+import { StrataCommand } from '../../ui/base-command.js';
+import { details } from '../../ui/table.js';
+import { runDetails, type RunDetails } from '../../services/runs.js';
+
+export default class JobsDetails extends StrataCommand<RunDetails> {
+  static override summary = 'Show a run: command, exit code, times, exact input versions, output versions, log';
+  static override examples = ['<%= config.bin %> jobs details --id runabc123def456'];
+  static override flags = { id: Flags.string({ description: 'run id', required: true }) };
+
+  protected async execute(): Promise<RunDetails> {
+    const { flags } = await this.parse(JobsDetails);
+    return runDetails(this.ctx, flags.id);
+  }
+
+  protected render(r: RunDetails): string {
+    return details([
+      ['Run', r.id],
+      ['Job', r.job],
+      ['Spec', r.specFile],
+      ['Command', r.command],
+      ['Status', r.status],
+      ['Exit code', r.exitCode],
+      ['Isolation', r.isolation],
+      ['Started', r.startedAt],
+      ['Ended', r.endedAt],
+      ['Inputs', r.inputs.map((i) => `${i.name}: ${i.url ?? `${i.datasetId}:${i.versionId}`}`).join('\n')],
+      [
+        'Outputs',
+        r.outputs
+          .map((o) => `${o.name}: ${o.datasetId}:${o.versionId}${o.committed ? '' : ' (uncommitted)'}`)
+          .join('\n'),
+      ],
+      ['Log', r.logPath],
+    ]);
+  }
+}

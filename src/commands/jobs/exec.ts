@@ -1,0 +1,60 @@
+import { Flags } from '@oclif/core';
+import { StrataCommand } from '../../ui/base-command.js';
+import { jobFlags } from '../../ui/job-flags.js';
+import { jobResultsText } from '../../ui/job-render.js';
+import { execJob, type JobResult } from '../../services/jobs.js';
+import { UsageError } from '../../core/errors.js';
+
+export default class JobsExec extends StrataCommand<JobResult> {
+  static override summary = 'Run one command with dataset inputs and outputs (inside a container or a cluster task)';
+  static override strict = false;
+  static override examples = [
+    '<%= config.bin %> jobs exec --input data=cifar10:prod --output ckpt=checkpoints,sync=30s -- python train.py',
+    '<%= config.bin %> jobs exec --input data=cifar10 --output ckpt=checkpoints --resume-from ckpt=checkpoints:k3j9x0a -- python train.py --resume',
+  ];
+  static override flags = {
+    input: Flags.string({
+      description: 'NAME=REF (or NAME=https://…): appears read-only at /inputs/NAME',
+      multiple: true,
+    }),
+    output: Flags.string({
+      description: 'NAME=DATASET[:TAG][,sync=30s|off][,deleteSync=false]: /outputs/NAME becomes a committed version',
+      multiple: true,
+    }),
+    logs: Flags.string({ description: 'DATASET[:TAG]: keep the log as a version too (synced every 10 s)' }),
+    'resume-from': Flags.string({ description: 'NAME=REF: start output NAME from the files of REF', multiple: true }),
+    ...jobFlags,
+  };
+
+  protected async execute(): Promise<JobResult> {
+    const { flags, argv } = await this.parse(JobsExec);
+    const command = argv as string[];
+    if (command.length === 0)
+      throw new UsageError('give the command after --, e.g. strata jobs exec --output o=ds -- python train.py');
+    const resumeFrom: Record<string, string> = {};
+    for (const r of flags['resume-from'] ?? []) {
+      const at = r.indexOf('=');
+      if (at <= 0) throw new UsageError(`--resume-from ${r}: expected NAME=REF`);
+      resumeFrom[r.slice(0, at)] = r.slice(at + 1);
+    }
+    const result = await execJob(this.ctx, {
+      inputs: flags.input ?? [],
+      outputs: flags.output ?? [],
+      logs: flags.logs,
+      argv: command,
+      resumeFrom,
+      isolation: flags.isolation,
+      offline: flags.offline,
+      cacheDir: flags['cache-dir'],
+      stdout: this.jsonEnabled() ? process.stderr : process.stdout,
+      stderr: process.stderr,
+      signal: this.signal,
+    });
+    if (result.status !== 'succeeded') process.exitCode = result.exitCode && result.exitCode > 0 ? result.exitCode : 1;
+    return result;
+  }
+
+  protected render(r: JobResult): string {
+    return jobResultsText([r]);
+  }
+}

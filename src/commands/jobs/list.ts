@@ -1,0 +1,21 @@
+import { StrataCommand } from '../../ui/base-command.js';
+import { table } from '../../ui/table.js';
+import { listRuns } from '../../services/runs.js';
+import type { Run } from '../../catalog/runs.js';
+
+export default class JobsList extends StrataCommand<Run[]> {
+  static override summary = 'List job runs (a run whose runner died shows as lost)';
+  static override examples = ['<%= config.bin %> jobs list', '<%= config.bin %> jobs list --json'];
+
+  protected async execute(): Promise<Run[]> {
+    await this.parse(JobsList);
+    return listRuns(this.ctx);
+  }
+
+  protected render(runs: Run[]): string {
+    return table(
+      ['Run', 'Job', 'Status', 'Exit', 'Started', 'Ended'],
+      runs.map((r) => [r.id, r.job, r.status, r.exitCode ?? '', r.startedAt, r.endedAt ?? '']),
+    );
+  }
+}

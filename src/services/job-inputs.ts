@@ -1,0 +1,107 @@
+import { createReadStream } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import type { AppContext } from './context.js';
+import type { FileEntry } from '../core/model.js';
+import type { CacheStore } from '../cache/store.js';
+import { materialize, type LinkMode } from '../cache/materialize.js';
+import { spoolUrl } from '../transfer/fetch-url.js';
+import { hashFile } from '../transfer/hash.js';
+import { blobKey } from '../storage/keys.js';
+import type { InputSpec } from '../jobs/spec.js';
+import { DEFAULT_CONCURRENCY } from './files.js';
+import { findProvider, resolveRef } from './resolve.js';
+import { refreshForRead } from './sync.js';
+
+export interface ResolvedInput {
+  name: string;
+  /** DATASET_ID:VERSION for dataset inputs */
+  ref?: string;
+  url?: string;
+  datasetId?: string;
+  versionId?: string;
+}
+
+/** Materializes one dataset ref into dir from the team cache. */
+export async function placeDatasetInput(
+  ctx: AppContext,
+  cache: CacheStore,
+  name: string,
+  ref: string,
+  dir: string,
+  options: { link: LinkMode; offline?: boolean; signal?: AbortSignal },
+): Promise<ResolvedInput> {
+  await refreshForRead(ctx, ref, options.offline);
+  const { dataset, version } = resolveRef(ctx, ref);
+  const provider = findProvider(ctx, dataset.storageProviderId);
+  await materialize({
+    cache,
+    files: ctx.catalog.files.list(dataset.id, version.id),
+    target: dir,
+    link: options.link,
+    fetch: async (sha, signal) => (await ctx.backend(provider)).get(blobKey(sha), undefined, signal),
+    concurrency: DEFAULT_CONCURRENCY,
+    signal: options.signal,
+  });
+  return { name, ref: `${dataset.id}:${version.id}`, datasetId: dataset.id, versionId: version.id };
+}
+
+/**
+ * DeepSquare-style URL inputs, fetched once per cache: the files a URL gave are remembered in
+ * the cache (urls/<sha256 of url>.json) and their blobs kept there like any other.
+ */
+export async function placeUrlInput(
+  ctx: AppContext,
+  cache: CacheStore,
+  input: Extract<InputSpec, { kind: 'http' }>,
+  dir: string,
+  options: { link: LinkMode; signal?: AbortSignal },
+): Promise<ResolvedInput> {
+  const indexDir = join(cache.dir, 'urls');
+  const index = join(indexDir, `${createHash('sha256').update(`${input.extract}:${input.url}`).digest('hex')}.json`);
+  let files = await readIndex(index);
+  if (files && (await Promise.all(files.map(async (f) => (await cache.sizeOf(f.sha256)) === f.size))).every(Boolean)) {
+    ctx.reporter.info(`input ${input.name}: ${input.url} is in the cache`);
+  } else {
+    await cache.ensureDir(join(cache.dir, 'tmp'));
+    const spooled = await spoolUrl({
+      url: input.url,
+      extract: input.extract,
+      target: '',
+      spoolDir: join(cache.dir, 'tmp'),
+      signal: options.signal,
+      warn: (m) => ctx.reporter.warn(m),
+    });
+    try {
+      files = [];
+      for (const source of spooled.files) {
+        const { sha256, size } = await hashFile(source.absPath);
+        await cache.fill(sha256, size, createReadStream(source.absPath), options.signal);
+        files.push({ path: source.path, size, sha256, mode: source.mode, mtimeMs: source.mtimeMs });
+      }
+    } finally {
+      await spooled.cleanup();
+    }
+    await cache.ensureDir(indexDir);
+    await writeFile(index, JSON.stringify(files), { mode: 0o664 });
+  }
+  await materialize({
+    cache,
+    files,
+    target: dir,
+    link: options.link,
+    fetch: () => Promise.reject(new Error(`blob of ${input.url} vanished from the cache; run again`)),
+    concurrency: DEFAULT_CONCURRENCY,
+    signal: options.signal,
+  });
+  return { name: input.name, url: input.url };
+}
+
+async function readIndex(path: string): Promise<FileEntry[] | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as FileEntry[];
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,58 @@
+import type { AppContext } from './context.js';
+import { planSources } from '../transfer/walk.js';
+import { putFiles, type PutSummary } from '../transfer/put.js';
+import { DEFAULT_CONCURRENCY } from './files.js';
+import { writeDraft } from './drafts.js';
+import { findProvider, type Resolved } from './resolve.js';
+
+export interface MirrorResult extends PutSummary {
+  /** files the version held that the directory no longer does */
+  removed: number;
+}
+
+/**
+ * Makes an uncommitted version hold what a directory holds: new and changed files (by size,
+ * mtime and mode; unchanged ones are not even read) are stored, and with deleteMissing the files
+ * gone from the directory leave the version. Used for job outputs while they are written.
+ */
+export async function mirrorDirectory(
+  ctx: AppContext,
+  { dataset, version }: Resolved,
+  dir: string,
+  options: { deleteMissing: boolean; warned?: Set<string>; signal?: AbortSignal },
+): Promise<MirrorResult> {
+  const warned = options.warned ?? new Set<string>();
+  const sources = await planSources([`${dir}/`], '', {
+    warn: (message) => {
+      if (!warned.has(message)) ctx.reporter.warn(message);
+      warned.add(message);
+    },
+  });
+  const { files } = ctx.catalog;
+  const existing = new Map(files.list(dataset.id, version.id).map((f) => [f.path, f]));
+  const changed = sources.filter((s) => {
+    const e = existing.get(s.path);
+    return !e || e.size !== s.size || e.mtimeMs !== s.mtimeMs || e.mode !== s.mode;
+  });
+  const provider = findProvider(ctx, dataset.storageProviderId);
+  const summary = await putFiles({
+    files,
+    providerId: provider.id,
+    backend: await ctx.backend(provider),
+    datasetId: dataset.id,
+    versionId: version.id,
+    sources: changed,
+    concurrency: DEFAULT_CONCURRENCY,
+    signal: options.signal,
+  });
+  let removed = 0;
+  if (options.deleteMissing) {
+    const present = new Set(sources.map((s) => s.path));
+    const gone = [...existing.keys()].filter((p) => !present.has(p));
+    ctx.catalog.transaction(() => {
+      for (const path of gone) removed += files.deleteUnder(dataset.id, version.id, path);
+    });
+  }
+  if (changed.length > 0 || removed > 0) await writeDraft(ctx, dataset, version.id);
+  return { ...summary, removed };
+}

@@ -1,0 +1,284 @@
+import type { AppContext } from './context.js';
+import type { Dataset, Provider } from '../core/model.js';
+import { IntegrityError, StrataError } from '../core/errors.js';
+import { parseRef } from '../core/refs.js';
+import { DATASET_ID } from '../core/ids.js';
+import { readAll, type StorageBackend } from '../storage/backend.js';
+import { DATASETS_PREFIX, datasetPrefix } from '../storage/keys.js';
+import {
+  parseDatasetDoc,
+  parseManifestDoc,
+  parseTagDoc,
+  type DatasetDoc,
+  type ManifestDoc,
+  type TagDoc,
+} from '../storage/records.js';
+import { presentBlobs } from '../transfer/presence.js';
+import { findProvider } from './resolve.js';
+import { createS3Provider, type ProviderView, type S3ProviderInput } from './providers.js';
+
+export interface SyncResult {
+  providerId: string;
+  datasets: { added: number; updated: number; removed: number };
+  versions: { added: number; removed: number };
+  tags: { set: number; removed: number };
+  /** object keys refused as untrusted input, with why */
+  refused: { key: string; reason: string }[];
+}
+
+interface RemoteDataset {
+  doc?: DatasetDoc;
+  manifests: string[];
+  tags: string[];
+}
+
+const emptyResult = (providerId: string): SyncResult => ({
+  providerId,
+  datasets: { added: 0, updated: 0, removed: 0 },
+  versions: { added: 0, removed: 0 },
+  tags: { set: 0, removed: 0 },
+  refused: [],
+});
+
+/**
+ * Brings the catalog up to date with what the bucket says: datasets, committed versions (their
+ * manifests) and tags appear, move or go. Every document read is untrusted: a bad one is refused,
+ * named, and nothing of it enters the catalog; the rest is applied.
+ */
+export async function syncProvider(ctx: AppContext, provider: Provider, only?: string): Promise<SyncResult> {
+  const backend = await ctx.backend(provider);
+  const result = emptyResult(provider.id);
+  const remote = await readRemote(backend, only, result);
+  const { datasets } = ctx.catalog;
+
+  // Committed versions never change: read only the manifests this catalog has not committed.
+  const fresh = new Map<string, ManifestDoc[]>();
+  for (const [id, r] of remote) {
+    const list: ManifestDoc[] = [];
+    for (const key of r.manifests) {
+      const versionId = key.slice(key.lastIndexOf('/') + 1, -'.json'.length);
+      if (datasets.version(id, versionId)?.committedAt) continue;
+      const manifest = await readDoc(backend, key, parseManifestDoc, result);
+      if (manifest) list.push(Object.assign(manifest, { key }));
+    }
+    fresh.set(id, list);
+  }
+  const blobs = await presentBlobs(
+    backend,
+    [...fresh.values()].flat().flatMap((m) => m.files.map((f) => f.sha256)),
+  );
+
+  for (const [id, r] of remote) {
+    if (!r.doc) continue;
+    const manifests: ManifestDoc[] = [];
+    for (const manifest of fresh.get(id) ?? []) {
+      const key = (manifest as ManifestDoc & { key: string }).key;
+      const problem = checkManifest(manifest, id, key, blobs);
+      if (problem) result.refused.push({ key, reason: problem });
+      else manifests.push(manifest);
+    }
+    const known = new Set([...manifests.map((m) => m.versionId), ...committedIds(ctx, id)]);
+    const tags: TagDoc[] = [];
+    for (const key of r.tags) {
+      const tag = await readDoc(backend, key, parseTagDoc, result);
+      if (!tag) continue;
+      if (tag.datasetId !== id || !known.has(tag.versionId) || !key.endsWith(`/tags/${tag.name}.json`)) {
+        result.refused.push({ key, reason: `tag points at ${tag.datasetId}:${tag.versionId}, which has no manifest` });
+      } else tags.push(tag);
+    }
+    const conflicting = datasets.byName(r.doc.name);
+    if (conflicting && conflicting.id !== id) {
+      result.refused.push({
+        key: `${datasetPrefix(id)}dataset.json`,
+        reason: `a different local dataset is named "${r.doc.name}" (${conflicting.id})`,
+      });
+      continue;
+    }
+    const remoteVersionIds = new Set(r.manifests.map((k) => k.slice(k.lastIndexOf('/') + 1, -'.json'.length)));
+    ctx.catalog.transaction(() => applyDataset(ctx, provider, r.doc!, manifests, remoteVersionIds, tags, result));
+  }
+
+  // What the catalog holds on this provider and the bucket no longer does.
+  for (const local of datasets.list()) {
+    if (local.storageProviderId !== provider.id || (only && local.id !== only)) continue;
+    if (!remote.get(local.id)?.doc) {
+      datasets.delete(local.id);
+      result.datasets.removed++;
+    }
+  }
+  if (result.refused.length > 0) {
+    for (const r of result.refused) ctx.reporter.warn(`refused ${r.key}: ${r.reason}`);
+  }
+  return result;
+}
+
+function applyDataset(
+  ctx: AppContext,
+  provider: Provider,
+  doc: DatasetDoc,
+  manifests: ManifestDoc[],
+  remoteVersionIds: Set<string>,
+  tags: TagDoc[],
+  result: SyncResult,
+): void {
+  const { datasets, files } = ctx.catalog;
+  const existing = datasets.get(doc.id);
+  const dataset: Dataset = {
+    id: doc.id,
+    name: doc.name,
+    description: doc.description,
+    storageProviderId: provider.id,
+    createdAt: doc.createdAt,
+    updatedAt: doc.updatedAt,
+  };
+  if (!existing) {
+    datasets.insert(dataset);
+    result.datasets.added++;
+  } else if (existing.name !== doc.name || existing.description !== doc.description) {
+    datasets.update(dataset);
+    result.datasets.updated++;
+  }
+  for (const m of manifests) {
+    const local = datasets.version(doc.id, m.versionId);
+    if (local?.committedAt) continue; // committed versions never change
+    const version = {
+      datasetId: doc.id,
+      id: m.versionId,
+      message: m.message,
+      createdAt: m.createdAt,
+      committedAt: m.committedAt,
+    };
+    if (local) {
+      files.deleteUnder(doc.id, m.versionId, '');
+      datasets.updateVersion(version);
+    } else datasets.insertVersion(version);
+    files.upsert(doc.id, m.versionId, m.files);
+    files.recordProviderBlobs(provider.id, m.files);
+    result.versions.added++;
+  }
+  for (const v of datasets.versions(doc.id, { committed: true })) {
+    if (!remoteVersionIds.has(v.id)) {
+      datasets.deleteVersion(doc.id, v.id);
+      result.versions.removed++;
+    }
+  }
+  const remoteTags = new Map(tags.map((t) => [t.name, t]));
+  for (const t of datasets.tags(doc.id)) {
+    if (!remoteTags.has(t.name)) {
+      datasets.deleteTag(doc.id, t.name);
+      result.tags.removed++;
+    }
+  }
+  for (const t of tags) {
+    if (datasets.tag(doc.id, t.name)?.versionId === t.versionId) continue;
+    datasets.upsertTag({ datasetId: doc.id, name: t.name, versionId: t.versionId, updatedAt: t.updatedAt });
+    result.tags.set++;
+  }
+}
+
+function committedIds(ctx: AppContext, datasetId: string): string[] {
+  return ctx.catalog.datasets.versions(datasetId, { committed: true }).map((v) => v.id);
+}
+
+function checkManifest(m: ManifestDoc, datasetId: string, key: string, blobs: Map<string, number>): string | undefined {
+  if (m.datasetId !== datasetId || !key.endsWith(`/versions/${m.versionId}.json`)) {
+    return `names ${m.datasetId}:${m.versionId}, not the version its key says`;
+  }
+  for (const f of m.files) {
+    const size = blobs.get(f.sha256);
+    if (size === undefined) return `file "${f.path}": blob ${f.sha256} is not in the bucket`;
+    if (size !== f.size) return `file "${f.path}": size ${f.size} does not match its blob (${size} bytes)`;
+  }
+  return undefined;
+}
+
+async function readRemote(
+  backend: StorageBackend,
+  only: string | undefined,
+  result: SyncResult,
+): Promise<Map<string, RemoteDataset>> {
+  const remote = new Map<string, RemoteDataset>();
+  for await (const object of backend.list(only ? datasetPrefix(only) : DATASETS_PREFIX)) {
+    const parts = object.key.slice(DATASETS_PREFIX.length).split('/');
+    const [id] = parts;
+    if (!id || !DATASET_ID.test(id)) continue;
+    const entry = remote.get(id) ?? { manifests: [], tags: [] };
+    remote.set(id, entry);
+    if (parts.length === 2 && parts[1] === 'dataset.json') {
+      entry.doc = await readDoc(backend, object.key, parseDatasetDoc, result);
+      if (entry.doc && entry.doc.id !== id) {
+        result.refused.push({ key: object.key, reason: `names dataset ${entry.doc.id}` });
+        entry.doc = undefined;
+      }
+    } else if (parts.length === 3 && parts[1] === 'versions' && parts[2]!.endsWith('.json')) {
+      entry.manifests.push(object.key);
+    } else if (parts.length === 3 && parts[1] === 'tags' && parts[2]!.endsWith('.json')) {
+      entry.tags.push(object.key);
+    }
+  }
+  return remote;
+}
+
+async function readDoc<T>(
+  backend: StorageBackend,
+  key: string,
+  parse: (key: string, bytes: Buffer) => T,
+  result: SyncResult,
+): Promise<T | undefined> {
+  try {
+    return parse(key, await readAll(await backend.get(key)));
+  } catch (error) {
+    if (error instanceof IntegrityError) {
+      result.refused.push({ key, reason: error.message.replace(`refusing ${key}: `, '') });
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+/** `catalog sync`: every remote provider, or one. Refused documents fail the command at the end. */
+export async function syncCatalog(ctx: AppContext, input: { storageProviderId?: string }): Promise<SyncResult[]> {
+  const providers = input.storageProviderId
+    ? [findProvider(ctx, input.storageProviderId)]
+    : ctx.catalog.providers.list().filter((p) => p.type === 's3');
+  const results: SyncResult[] = [];
+  for (const provider of providers) results.push(await syncProvider(ctx, provider));
+  return results;
+}
+
+export function refusedError(results: SyncResult[]): StrataError | undefined {
+  const refused = results.flatMap((r) => r.refused);
+  if (refused.length === 0) return undefined;
+  return new IntegrityError(
+    `refused ${refused.length} object(s) from the bucket: ${refused.map((r) => `${r.key} (${r.reason})`).join('; ')}`,
+    'EBADRECORD',
+  );
+}
+
+/**
+ * Before a ref is read: on a remote provider, bring that one dataset up to date so `ds:latest`
+ * means the latest in the bucket. Unknown names are left to the resolver to report.
+ */
+export async function refreshForRead(ctx: AppContext, refText: string, offline = false): Promise<void> {
+  if (offline) return;
+  const { dataset: nameOrId } = parseRef(refText);
+  const dataset = DATASET_ID.test(nameOrId)
+    ? ctx.catalog.datasets.get(nameOrId)
+    : ctx.catalog.datasets.byName(nameOrId);
+  if (!dataset) return;
+  const provider = findProvider(ctx, dataset.storageProviderId);
+  if (provider.type !== 's3') return;
+  await syncProvider(ctx, provider, dataset.id);
+}
+
+/** Attaches an existing bucket as a provider and indexes what it holds. */
+export async function importS3Provider(
+  ctx: AppContext,
+  input: S3ProviderInput,
+): Promise<{ provider: ProviderView; sync: SyncResult }> {
+  const provider = await createS3Provider(ctx, input);
+  const sync = await syncProvider(ctx, findProvider(ctx, provider.id));
+  const refused = refusedError([sync]);
+  if (refused) throw refused;
+  return { provider, sync };
+}

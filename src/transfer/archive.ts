@@ -1,0 +1,366 @@
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rm } from 'node:fs/promises';
+import { posix } from 'node:path';
+import type { Readable } from 'node:stream';
+import { Parser, type ReadEntry } from 'tar';
+import yauzl from 'yauzl';
+import { IntegrityError, StrataError, UsageError } from '../core/errors.js';
+import { checkManifestPath } from '../core/paths-in-manifest.js';
+import type { SourceFile } from './walk.js';
+
+export type ArchiveKind = 'tar' | 'tar.gz' | 'zip';
+
+/** Recognizes an archive by its first bytes (never by its name): gzip, zip, or ustar at 257. */
+export async function sniffArchive(file: string): Promise<ArchiveKind | undefined> {
+  const handle = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(512);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    const bytes = head.subarray(0, bytesRead);
+    if (bytes[0] === 0x1f && bytes[1] === 0x8b) return 'tar.gz';
+    if (bytes.subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'latin1'))) return 'zip';
+    // an empty zip is its end-of-central-directory record alone
+    if (bytes.subarray(0, 4).equals(Buffer.from('PK\x05\x06', 'latin1'))) return 'zip';
+    if (bytes.subarray(257, 262).toString('latin1') === 'ustar') return 'tar';
+    return undefined;
+  } finally {
+    await handle.close();
+  }
+}
+
+export interface ExtractOptions {
+  file: string;
+  kind: ArchiveKind;
+  /** an empty directory that receives the extracted bytes */
+  into: string;
+  /** manifest path prefix, '' for the root */
+  target: string;
+  /** names the archive in messages (a URL without credentials) */
+  source: string;
+  signal?: AbortSignal;
+  warn(message: string): void;
+}
+
+/**
+ * Unpacks the regular files of an archive into `into` and returns them sorted by path. Any entry
+ * that could land outside the extraction root (absolute, "..", or a link pointing out) refuses
+ * the whole archive: nothing is returned, and the caller removes what was written.
+ */
+export async function extractArchive(options: ExtractOptions): Promise<SourceFile[]> {
+  await mkdir(options.into, { recursive: true });
+  const collector = new Collector(options);
+  const visit: Visit = (entry, body) => collector.accept(entry, body);
+  try {
+    if (options.kind === 'zip') await readZip(options.file, visit);
+    else await readTar(options.file, visit);
+  } catch (error) {
+    throw archiveError(error, options.source);
+  }
+  return collector.result();
+}
+
+type EntryKind = 'file' | 'directory' | 'symlink' | 'hardlink' | 'other';
+
+interface ArchiveEntry {
+  /** the name as the archive spells it */
+  name: string;
+  kind: EntryKind;
+  /** for "other": what the archive calls the type */
+  typeName?: string;
+  linkpath?: string;
+  mode: number;
+  mtimeMs: number;
+}
+
+type Visit = (entry: ArchiveEntry, body: AsyncIterable<Buffer> | undefined) => Promise<void>;
+
+/** Checks entries as they come, writes regular files to numbered spool files, keeps the later of two same paths. */
+class Collector {
+  private readonly files = new Map<string, SourceFile>();
+  /** every directory implied by a stored file (may hold stale entries; only used to find conflicts) */
+  private readonly dirs = new Set<string>();
+  private next = 0;
+
+  constructor(private readonly options: ExtractOptions) {}
+
+  async accept(entry: ArchiveEntry, body: AsyncIterable<Buffer> | undefined): Promise<void> {
+    this.options.signal?.throwIfAborted();
+    const path = this.safePath(entry);
+    if (entry.kind === 'symlink' || entry.kind === 'hardlink') {
+      this.checkLink(entry, path);
+      const kind = entry.kind === 'symlink' ? 'symlink' : 'hard link';
+      this.options.warn(
+        `skipping ${kind} ${path} -> ${entry.linkpath ?? ''} in ${this.options.source}: Strata stores regular files only`,
+      );
+    } else if (entry.kind === 'other') {
+      this.options.warn(`skipping ${path} in ${this.options.source}: ${entry.typeName ?? 'not a regular file'}`);
+    } else if (entry.kind === 'file' && body) {
+      const absPath = posix.join(this.options.into, String(this.next++));
+      const size = await writeBody(absPath, body);
+      const full = this.options.target === '' ? path : `${this.options.target}/${path}`;
+      await this.store({ absPath, path: full, size, mode: entry.mode & 0o777, mtimeMs: Math.floor(entry.mtimeMs) });
+    }
+  }
+
+  result(): SourceFile[] {
+    const files = [...this.files.values()];
+    if (files.length === 0) this.options.warn(`${this.options.source} holds no regular files`);
+    return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  /** The entry's path in manifest form ('' for the root directory), or an EUNSAFEPATH refusal. */
+  private safePath(entry: ArchiveEntry): string {
+    const name = entry.name;
+    let problem: string | undefined;
+    if (name.startsWith('/') || /^[A-Za-z]:/.test(name)) problem = 'absolute path';
+    else if (name.split('/').includes('..')) problem = '".." segment';
+    let path = name.replace(/^(\.\/)+/, '');
+    if (entry.kind === 'directory') {
+      path = path.replace(/\/+$/, '');
+      if (!problem && (path === '' || path === '.')) return '';
+    }
+    problem ??= checkManifestPath(path);
+    if (!problem && this.options.target !== '') problem = checkManifestPath(`${this.options.target}/${path}`);
+    if (problem) throw this.refuse(`entry ${JSON.stringify(name)} is unsafe (${problem})`);
+    return path;
+  }
+
+  /** Zip-slip: a link must be relative and stay inside the archive root. */
+  private checkLink(entry: ArchiveEntry, path: string): void {
+    const link = entry.linkpath ?? '';
+    const absolute = link.startsWith('/') || /^[A-Za-z]:/.test(link);
+    // a symlink resolves from its own directory; a tar hard link names a path from the archive root
+    const base = entry.kind === 'symlink' ? posix.dirname(path) : '.';
+    const resolved = posix.normalize(posix.join(base, link));
+    if (absolute || link === '' || resolved === '..' || resolved.startsWith('../')) {
+      throw this.refuse(`link ${JSON.stringify(entry.name)} points outside the archive (${JSON.stringify(link)})`);
+    }
+  }
+
+  private refuse(why: string): IntegrityError {
+    return new IntegrityError(`refusing to import ${this.options.source}: ${why}; nothing was stored`, 'EUNSAFEPATH');
+  }
+
+  /** The later of two entries with one path wins, as with tar; a file and a directory of one name too. */
+  private async store(file: SourceFile): Promise<void> {
+    const drop = async (path: string, why: string): Promise<void> => {
+      const old = this.files.get(path);
+      if (!old) return;
+      this.files.delete(path);
+      await rm(old.absPath, { force: true });
+      this.options.warn(`${path} in ${this.options.source} ${why}`);
+    };
+    await drop(file.path, 'appears more than once; the later entry wins');
+    const segments = file.path.split('/');
+    for (let i = 1; i < segments.length; i++) {
+      const dir = segments.slice(0, i).join('/');
+      await drop(dir, `is replaced by the directory of a later entry (${file.path})`);
+      this.dirs.add(dir);
+    }
+    if (this.dirs.delete(file.path)) {
+      for (const path of [...this.files.keys()]) {
+        if (path.startsWith(`${file.path}/`)) await drop(path, `is replaced by a later file ${file.path}`);
+      }
+    }
+    this.files.set(file.path, file);
+  }
+}
+
+async function writeBody(absPath: string, body: AsyncIterable<Buffer>): Promise<number> {
+  // 0o600 on disk whatever the archive says (its mode goes into the manifest): put must read it
+  const handle = await open(absPath, 'wx', 0o600);
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      await handle.write(chunk);
+      size += chunk.length;
+    }
+  } finally {
+    await handle.close();
+  }
+  return size;
+}
+
+// ---- tar (plain or gzip: node-tar's Parser recognizes gzip itself) ----
+
+const TAR_FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
+const TAR_DIR_TYPES = new Set(['Directory', 'GNUDumpDir']);
+
+function tarKind(type: string): EntryKind {
+  if (TAR_FILE_TYPES.has(type)) return 'file';
+  if (TAR_DIR_TYPES.has(type)) return 'directory';
+  if (type === 'SymbolicLink') return 'symlink';
+  if (type === 'Link') return 'hardlink';
+  return 'other';
+}
+
+function tarEntry(entry: ReadEntry): ArchiveEntry {
+  const kind = tarKind(entry.type);
+  return {
+    name: entry.path,
+    kind,
+    typeName: kind === 'other' ? `${entry.type} entries are not stored` : undefined,
+    linkpath: entry.linkpath,
+    mode: entry.mode ?? 0o644,
+    mtimeMs: entry.mtime?.getTime() ?? Date.now(),
+  };
+}
+
+/** Entries one at a time, in archive order; the parser waits while an entry's body is being written. */
+function readTar(file: string, visit: Visit): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const source = createReadStream(file);
+    let chain = Promise.resolve();
+    let failed = false;
+    let current: ReadEntry | undefined;
+    const fail = (error: unknown): void => {
+      if (failed) return;
+      failed = true;
+      source.unpipe();
+      source.destroy();
+      current?.destroy(); // a body cut short never ends by itself
+      // let the entry in hand settle, so nothing is being written when the caller cleans up
+      void chain.finally(() => reject(error));
+    };
+    const enqueue = (entry: ReadEntry, withBody: boolean): void => {
+      chain = chain
+        .then(async () => {
+          if (failed) return;
+          current = entry;
+          await visit(tarEntry(entry), withBody ? entry : undefined);
+        })
+        .catch(fail)
+        .finally(() => {
+          current = undefined;
+          entry.resume(); // whatever was not read is skipped
+        });
+    };
+    const parser = new Parser({ strict: true, onReadEntry: (entry) => enqueue(entry, true) });
+    // types node-tar does not know (sparse files, ACLs…): still checked, then skipped
+    parser.on('ignoredEntry', (entry: ReadEntry) => {
+      if (!entry.meta) enqueue(entry, false);
+    });
+    parser.on('error', fail);
+    parser.on('end', () => void chain.then(() => !failed && resolve()));
+    source.on('error', fail);
+    source.pipe(parser);
+  });
+}
+
+/** What the archive readers throw about the archive itself becomes EARCHIVE; our own and system errors pass. */
+function archiveError(error: unknown, source: string): unknown {
+  if (error instanceof StrataError || !(error instanceof Error)) return error;
+  if (error.name === 'AbortError' || 'syscall' in error) return error;
+  if ('tarCode' in error && /Unrecognized archive format/.test(error.message)) {
+    return new UsageError(
+      `cannot extract ${source}: it is gzip-compressed but holds no tar archive; drop --extract to store it as one file`,
+      'ENOTARCHIVE',
+    );
+  }
+  return new IntegrityError(`cannot extract ${source}: the archive is damaged (${error.message})`, 'EARCHIVE');
+}
+
+// ---- zip (yauzl: reads the central directory, so it needs the whole file on disk) ----
+
+const UNIX_HOST = 3;
+const S_IFMT = 0o170000;
+
+interface ZipEntryInternals {
+  fileNameRaw: Buffer;
+}
+// exported by yauzl 3 at run time; @types/yauzl describes yauzl 2
+const { getFileNameLowLevel } = yauzl as unknown as {
+  getFileNameLowLevel(flags: number, raw: Buffer, extra: { id: number; data: Buffer }[], strict: boolean): string;
+};
+
+function zipKind(entry: yauzl.Entry, name: string): { kind: EntryKind; mode: number; typeName?: string } {
+  const unixMode = entry.versionMadeBy >>> 8 === UNIX_HOST ? entry.externalFileAttributes >>> 16 : 0;
+  const format = unixMode & S_IFMT;
+  const mode = unixMode & 0o777 || 0o644;
+  if (name.endsWith('/') || format === 0o040000) return { kind: 'directory', mode };
+  if (format === 0o120000) return { kind: 'symlink', mode };
+  if (format === 0 || format === 0o100000) return { kind: 'file', mode };
+  return { kind: 'other', mode, typeName: `special file (mode ${unixMode.toString(8)}) not stored` };
+}
+
+async function readZip(file: string, visit: Visit): Promise<void> {
+  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => {
+    yauzl.open(file, { lazyEntries: true, validateEntrySizes: true, decodeStrings: false }, (error, zipfile) =>
+      error ? reject(error) : resolve(zipfile),
+    );
+  });
+  zip.on('error', () => undefined); // errors are taken per entry below; none may crash the process
+  try {
+    for await (const entry of zipEntries(zip)) {
+      // decoded here rather than by yauzl, which would reject unsafe names with a bare Error
+      const name = getFileNameLowLevel(
+        entry.generalPurposeBitFlag,
+        (entry as unknown as ZipEntryInternals).fileNameRaw,
+        entry.extraFields,
+        false,
+      );
+      const { kind, mode, typeName } = zipKind(entry, name);
+      const described: ArchiveEntry = { name, kind, mode, typeName, mtimeMs: entry.getLastModDate().getTime() };
+      if (kind === 'symlink') described.linkpath = await readLinkTarget(zip, entry, name);
+      const body = kind === 'file' ? await openZipStream(zip, entry, name) : undefined;
+      try {
+        await visit(described, body);
+      } finally {
+        body?.destroy();
+      }
+    }
+  } finally {
+    zip.close();
+  }
+}
+
+async function* zipEntries(zip: yauzl.ZipFile): AsyncGenerator<yauzl.Entry> {
+  for (;;) {
+    const next = new Promise<yauzl.Entry | undefined>((resolve, reject) => {
+      const settle = (): void => {
+        zip.off('entry', onEntry).off('end', onEnd).off('error', onError);
+      };
+      const onEntry = (entry: yauzl.Entry): void => (settle(), resolve(entry));
+      const onEnd = (): void => (settle(), resolve(undefined));
+      const onError = (error: Error): void => (settle(), reject(error));
+      zip.on('entry', onEntry).on('end', onEnd).on('error', onError);
+    });
+    zip.readEntry();
+    const entry = await next;
+    if (!entry) return;
+    yield entry;
+  }
+}
+
+function openZipStream(zip: yauzl.ZipFile, entry: yauzl.Entry, name: string): Promise<Readable> {
+  if (entry.isEncrypted()) {
+    throw new UsageError(
+      `cannot extract ${JSON.stringify(name)}: encrypted zip entries are not supported`,
+      'ENOTARCHIVE',
+    );
+  }
+  if (entry.compressionMethod !== 0 && entry.compressionMethod !== 8) {
+    throw new UsageError(
+      `cannot extract ${JSON.stringify(name)}: zip compression method ${entry.compressionMethod} is not supported (only stored and deflate)`,
+      'ENOTARCHIVE',
+    );
+  }
+  return new Promise((resolve, reject) => {
+    zip.openReadStream(entry, (error, stream) => (error ? reject(error) : resolve(stream)));
+  });
+}
+
+async function readLinkTarget(zip: yauzl.ZipFile, entry: yauzl.Entry, name: string): Promise<string> {
+  const stream = await openZipStream(zip, entry, name);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size > 4096) {
+      stream.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, 4096).toString('utf8');
+}
