@@ -210,30 +210,24 @@ function tarEntry(entry: ReadEntry): ArchiveEntry {
 function readTar(file: string, visit: Visit): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const source = createReadStream(file);
+    const stop = new AbortController();
     let chain = Promise.resolve();
-    let failed = false;
-    let current: ReadEntry | undefined;
     const fail = (error: unknown): void => {
-      if (failed) return;
-      failed = true;
+      if (stop.signal.aborted) return;
+      stop.abort(error);
       source.unpipe();
       source.destroy();
-      current?.destroy(); // a body cut short never ends by itself
       // let the entry in hand settle, so nothing is being written when the caller cleans up
       void chain.finally(() => reject(error));
     };
     const enqueue = (entry: ReadEntry, withBody: boolean): void => {
       chain = chain
         .then(async () => {
-          if (failed) return;
-          current = entry;
-          await visit(tarEntry(entry), withBody ? entry : undefined);
+          if (stop.signal.aborted) return;
+          await visit(tarEntry(entry), withBody ? untilStopped(entry, stop.signal) : undefined);
         })
         .catch(fail)
-        .finally(() => {
-          current = undefined;
-          entry.resume(); // whatever was not read is skipped
-        });
+        .finally(() => entry.resume()); // whatever was not read is skipped
     };
     const parser = new Parser({ strict: true, onReadEntry: (entry) => enqueue(entry, true) });
     // types node-tar does not know (sparse files, ACLs…): still checked, then skipped
@@ -241,10 +235,25 @@ function readTar(file: string, visit: Visit): Promise<void> {
       if (!entry.meta) enqueue(entry, false);
     });
     parser.on('error', fail);
-    parser.on('end', () => void chain.then(() => !failed && resolve()));
+    parser.on('end', () => void chain.then(() => !stop.signal.aborted && resolve()));
     source.on('error', fail);
     source.pipe(parser);
   });
+}
+
+/** An entry's chunks until it ends or `stop` fires: a body cut short by a damaged archive never ends. */
+async function* untilStopped(entry: ReadEntry, stop: AbortSignal): AsyncGenerator<Buffer> {
+  stop.throwIfAborted();
+  const stopped = new Promise<never>((_, reject) => {
+    stop.addEventListener('abort', () => reject(stop.reason as Error), { once: true });
+  });
+  stopped.catch(() => undefined);
+  const chunks = entry[Symbol.asyncIterator]();
+  for (;;) {
+    const next = await Promise.race([chunks.next(), stopped]);
+    if (next.done) return;
+    yield next.value;
+  }
 }
 
 /** What the archive readers throw about the archive itself becomes EARCHIVE; our own and system errors pass. */
