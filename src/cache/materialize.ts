@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
-import { chmod, copyFile, link, lstat, rename, unlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, link, lstat, rename, unlink, writeFile } from 'node:fs/promises';
+import { setMtimeMs } from '../core/mtime.js';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -125,7 +126,7 @@ class Placer {
     try {
       if (!(this.reflinkWorks && (await this.reflink(file, temp)))) await this.copy(file, temp);
       await chmod(temp, file.mode & 0o7777);
-      await utimes(temp, file.mtimeMs / 1000, file.mtimeMs / 1000);
+      await setMtimeMs(temp, file.mtimeMs);
       await rename(temp, destination);
     } finally {
       await unlink(temp).catch(() => undefined);

@@ -26,6 +26,15 @@ export function parseRef(text: string): Ref {
   return selector === undefined ? { dataset } : { dataset, selector };
 }
 
+/** A dataset alone (id or name), where a command takes no version: anything else is malformed. */
+export function parseDatasetRef(text: string): string {
+  if (!NAME.test(text)) {
+    const hint = text.includes(':') ? ' (this takes a dataset, not DATASET:VERSION)' : '';
+    throw new UsageError(`malformed dataset "${text}": expected a dataset id or name${hint}`, 'EREF');
+  }
+  return text;
+}
+
 /** A ref that must name one version explicitly: DATASET:VERSION. */
 export function parseVersionRef(text: string): Required<Ref> {
   const ref = parseRef(text);

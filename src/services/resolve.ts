@@ -1,11 +1,12 @@
 import type { AppContext } from './context.js';
 import type { Dataset, Provider, Version } from '../core/model.js';
 import { ConflictError, NotFoundError } from '../core/errors.js';
-import { LATEST, parseRef, parseVersionRef } from '../core/refs.js';
+import { LATEST, parseDatasetRef, parseRef, parseVersionRef } from '../core/refs.js';
 import { DATASET_ID, PROVIDER_ID } from '../core/ids.js';
 
 /** Looks a dataset up by id or name. */
 export function findDataset(ctx: AppContext, idOrName: string): Dataset {
+  parseDatasetRef(idOrName);
   const { datasets } = ctx.catalog;
   const dataset = DATASET_ID.test(idOrName) ? datasets.get(idOrName) : datasets.byName(idOrName);
   if (!dataset) {

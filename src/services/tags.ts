@@ -1,6 +1,6 @@
 import type { AppContext } from './context.js';
 import type { Tag } from '../core/model.js';
-import { ConflictError, NotFoundError, PreconditionFailedError } from '../core/errors.js';
+import { ConflictError, NotFoundError, PreconditionFailedError, UsageError } from '../core/errors.js';
 import { parseRef, validateTagName } from '../core/refs.js';
 import { readAll } from '../storage/backend.js';
 import { tagKey } from '../storage/keys.js';
@@ -67,10 +67,10 @@ export function listTags(ctx: AppContext, input: { id: string }): TagView[] {
 
 export async function deleteTag(ctx: AppContext, input: { id: string }): Promise<TagView> {
   const ref = parseRef(input.id);
+  if (ref.selector === undefined) throw new UsageError(`"${input.id}" names no tag: expected DATASET:TAG`, 'EREF');
   const dataset = findDataset(ctx, ref.dataset);
-  const tag = ref.selector === undefined ? undefined : ctx.catalog.datasets.tag(dataset.id, ref.selector);
-  if (!tag)
-    throw new NotFoundError(`no tag "${ref.selector ?? ''}" in dataset ${dataset.name} (${dataset.id})`, 'ENOTAG');
+  const tag = ctx.catalog.datasets.tag(dataset.id, ref.selector);
+  if (!tag) throw new NotFoundError(`no tag "${ref.selector}" in dataset ${dataset.name} (${dataset.id})`, 'ENOTAG');
   const backend = await ctx.backend(findProvider(ctx, dataset.storageProviderId));
   await backend.delete([tagKey(dataset.id, tag.name)]);
   ctx.catalog.datasets.deleteTag(dataset.id, tag.name);

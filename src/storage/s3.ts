@@ -17,6 +17,10 @@ import type { ObjectInfo, PutOptions, StorageBackend } from './backend.js';
 import type { S3ProviderConfig } from '../core/model.js';
 import { s3Failure } from './s3-errors.js';
 
+// The SDK warns on every run that its 2027 releases will need Node 22; the lockfile pins it, and
+// stderr is for errors (DESIGN.md invariant 7).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const MiB = 1024 * 1024;
 /** S3's smallest part (but the last); also the size below which a single PUT is used. */
 const MIN_PART_SIZE = 5 * MiB;

@@ -9,6 +9,15 @@ export interface ErrorReport {
 /** One line for a person: the first line of the message, without oclif's usage trailer. */
 const firstLine = (message: string): string => message.split('\n')[0]!.trim();
 
+/** oclif's parse errors span lines ("The following error occurred:", the reason, "See more help"). */
+function oclifReason(message: string): string {
+  const lines = message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^The following errors? occurred:?$/.test(l) && !/^See more help with/.test(l));
+  return lines.join('; ') || 'usage error';
+}
+
 /**
  * Maps anything thrown to a code, a one-line message and the exit code of its class. Only the
  * message is shown, never the cause: causes can carry request details and secrets.
@@ -24,7 +33,7 @@ export function reportError(error: unknown): ErrorReport {
   if (e?.oclif?.exit !== undefined) {
     // oclif's own parse errors: a missing or unknown flag, a bad value.
     const exit = e.oclif.exit === 0 ? 0 : ExitCode.usage;
-    return { code: 'EUSAGE', message: `${firstLine(e.message ?? 'usage error')} (see --help)`, exitCode: exit };
+    return { code: 'EUSAGE', message: `${oclifReason(e.message ?? 'usage error')} (see --help)`, exitCode: exit };
   }
   return {
     code: 'EUNEXPECTED',

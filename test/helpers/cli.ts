@@ -19,12 +19,23 @@ export interface CliOptions {
   input?: string;
 }
 
+/**
+ * The environment of a user's shell: vitest sets NODE_ENV=test, which puts oclif into development
+ * mode (it looks for tsx/ts-node and skips the manifest), so it is not passed on.
+ */
+function userEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.NODE_ENV;
+  for (const key of Object.keys(env)) if (key.startsWith('VITEST')) delete env[key];
+  return env;
+}
+
 /** Runs the built strata binary as a user would, with its own STRATA_HOME. */
 export function strata(args: string[], options: CliOptions): Promise<CliResult> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: options.cwd,
-      env: { ...process.env, STRATA_HOME: options.home, ...options.env },
+      env: { ...userEnv(), STRATA_HOME: options.home, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -41,7 +52,9 @@ export function strata(args: string[], options: CliOptions): Promise<CliResult> 
 export async function strataJson<T = unknown>(args: string[], options: CliOptions): Promise<T> {
   const result = await strata([...args, '--json'], options);
   if (result.code !== 0) {
-    throw new Error(`strata ${args.join(' ')} exited ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
+    throw new Error(
+      `strata ${args.join(' ')} exited ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`,
+    );
   }
   return JSON.parse(result.stdout) as T;
 }

@@ -21,7 +21,10 @@ export function randomBytesFrom(random: () => number, size: number): Buffer {
 }
 
 /** Writes files of random content under root: {count} files in nested directories. */
-export function makeTree(root: string, options: { count: number; minSize?: number; maxSize?: number; seed?: number }): void {
+export function makeTree(
+  root: string,
+  options: { count: number; minSize?: number; maxSize?: number; seed?: number },
+): void {
   const random = rng(options.seed ?? 1);
   const min = options.minSize ?? 1;
   const max = options.maxSize ?? 2048;

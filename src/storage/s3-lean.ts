@@ -1,0 +1,197 @@
+import { createHash, createHmac } from 'node:crypto';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface LeanCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+export interface LeanTarget {
+  bucket: string;
+  region: string;
+  /** custom endpoint (path-style addressing); undefined: AWS, virtual-hosted */
+  endpoint?: string;
+  credentials: () => Promise<LeanCredentials>;
+}
+
+export interface LeanResponse {
+  status: number;
+  headers: IncomingMessage['headers'];
+  body: IncomingMessage;
+}
+
+/** An S3 error as the SDK shapes one, so one mapper (s3-errors.ts) serves both clients. */
+export class LeanS3Error extends Error {
+  readonly $metadata: { httpStatusCode: number };
+  constructor(name: string, message: string, status: number) {
+    super(message);
+    this.name = name;
+    this.$metadata = { httpStatusCode: status };
+  }
+}
+
+const RETRYABLE_STATUS = new Set([500, 502, 503, 504]);
+const RETRYABLE_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED', 'EAI_AGAIN']);
+const MAX_ATTEMPTS = 4;
+
+/**
+ * The object data path (GET, HEAD, single PUT) without the SDK's middleware stack: SigV4 over a
+ * keep-alive agent. With many small files the client's CPU per request is the wall on a small
+ * machine, and this path spends a fraction of the SDK's. Everything else stays on the SDK.
+ */
+export class LeanS3 {
+  private readonly secure: boolean;
+  private readonly host: string;
+  private readonly basePath: string;
+  private readonly agent: HttpAgent | HttpsAgent;
+  private signingKey?: { date: string; secret: string; key: Buffer };
+
+  constructor(private readonly target: LeanTarget) {
+    const url = new URL(target.endpoint ?? `https://${target.bucket}.s3.${target.region}.amazonaws.com`);
+    this.secure = url.protocol === 'https:';
+    this.host = url.host;
+    const path = url.pathname.replace(/\/+$/, '');
+    this.basePath = target.endpoint ? `${path}/${encodePath(target.bucket)}` : path;
+    const options = { keepAlive: true, maxSockets: 256, timeout: 60_000 };
+    this.agent = this.secure ? new HttpsAgent(options) : new HttpAgent(options);
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  /**
+   * Sends one request and returns the response once its status is 2xx (or 304/404/412 when
+   * listed in `accept`); other statuses become LeanS3Error. Retries 5xx and dropped
+   * connections with backoff when the body can be sent again.
+   */
+  async send(
+    method: 'GET' | 'HEAD' | 'PUT',
+    key: string,
+    options: {
+      headers?: Record<string, string>;
+      body?: Buffer;
+      payloadSha256?: string;
+      accept?: number[];
+      signal?: AbortSignal;
+    } = {},
+  ): Promise<LeanResponse> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const response = await this.once(method, key, options);
+        if (response.status >= 200 && response.status < 300) return response;
+        if (options.accept?.includes(response.status)) {
+          response.body.resume();
+          return response;
+        }
+        const error = await errorOf(response, method);
+        if (!RETRYABLE_STATUS.has(response.status) || attempt >= MAX_ATTEMPTS) throw error;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code ?? '';
+        if (error instanceof LeanS3Error || !RETRYABLE_CODES.has(code) || attempt >= MAX_ATTEMPTS) throw error;
+      }
+      await sleep(Math.min(2000, 100 * 2 ** attempt) * (0.5 + Math.random()), undefined, { signal: options.signal });
+    }
+  }
+
+  private async once(
+    method: string,
+    key: string,
+    options: { headers?: Record<string, string>; body?: Buffer; payloadSha256?: string; signal?: AbortSignal },
+  ): Promise<LeanResponse> {
+    const path = `${this.basePath}/${encodePath(key)}`;
+    const headers = await this.sign(
+      method,
+      path,
+      options.headers ?? {},
+      options.payloadSha256 ?? 'UNSIGNED-PAYLOAD',
+      options.body?.length,
+    );
+    return new Promise((resolve, reject) => {
+      const req = (this.secure ? httpsRequest : httpRequest)(
+        {
+          host: this.host.split(':')[0],
+          port: this.host.split(':')[1],
+          method,
+          path,
+          headers,
+          agent: this.agent,
+          signal: options.signal,
+        },
+        (res) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }),
+      );
+      req.setTimeout(60_000, () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })));
+      req.once('error', reject);
+      req.end(options.body);
+    });
+  }
+
+  private async sign(
+    method: string,
+    path: string,
+    extra: Record<string, string>,
+    payloadHash: string,
+    length: number | undefined,
+  ): Promise<Record<string, string>> {
+    const creds = await this.target.credentials();
+    const amzDate = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
+    const date = amzDate.slice(0, 8);
+    const headers: Record<string, string> = {
+      host: this.host,
+      'x-amz-content-sha256': payloadHash,
+      'x-amz-date': amzDate,
+      ...(creds.sessionToken ? { 'x-amz-security-token': creds.sessionToken } : {}),
+      ...(length !== undefined ? { 'content-length': String(length) } : {}),
+    };
+    for (const [k, v] of Object.entries(extra)) headers[k.toLowerCase()] = v;
+    const names = Object.keys(headers).sort();
+    const canonical = [
+      method,
+      path,
+      '',
+      ...names.map((n) => `${n}:${headers[n]!.trim()}`),
+      '',
+      names.join(';'),
+      payloadHash,
+    ].join('\n');
+    const scope = `${date}/${this.target.region}/s3/aws4_request`;
+    const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n');
+    const signature = createHmac('sha256', this.key(date, creds.secretAccessKey)).update(toSign).digest('hex');
+    headers.authorization = `AWS4-HMAC-SHA256 Credential=${creds.accessKeyId}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}`;
+    return headers;
+  }
+
+  private key(date: string, secret: string): Buffer {
+    if (this.signingKey?.date !== date || this.signingKey.secret !== secret) {
+      const hmac = (k: string | Buffer, v: string) => createHmac('sha256', k).update(v).digest();
+      const key = hmac(hmac(hmac(hmac(`AWS4${secret}`, date), this.target.region), 's3'), 'aws4_request');
+      this.signingKey = { date, secret, key };
+    }
+    return this.signingKey.key;
+  }
+}
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/** S3's URI encoding: every byte but unreserved characters, keeping the slashes of the key. */
+function encodePath(key: string): string {
+  return key
+    .split('/')
+    .map((s) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
+    .join('/');
+}
+
+async function errorOf(response: LeanResponse, method: string): Promise<LeanS3Error> {
+  let text = '';
+  if (method !== 'HEAD') for await (const chunk of response.body as Readable) text += (chunk as Buffer).toString();
+  else response.body.resume();
+  const code =
+    /<Code>([^<]+)<\/Code>/.exec(text)?.[1] ??
+    (response.status === 404 ? 'NotFound' : response.status === 412 ? 'PreconditionFailed' : `HTTP${response.status}`);
+  const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? `HTTP ${response.status}`;
+  return new LeanS3Error(code, message, response.status);
+}

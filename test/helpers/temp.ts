@@ -1,0 +1,20 @@
+import { rmSync } from 'node:fs';
+import { afterAll } from 'vitest';
+import { tempDir } from './cli.js';
+
+/**
+ * Fresh temporary directories for one test file: call it at the top level of the file and use the
+ * returned function in each test; every directory it made is removed when the file is done (not
+ * after each test: tests of a file may run concurrently).
+ */
+export function tempDirs(prefix?: string): () => string {
+  const made: string[] = [];
+  afterAll(() => {
+    for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+  return () => {
+    const dir = tempDir(prefix);
+    made.push(dir);
+    return dir;
+  };
+}
