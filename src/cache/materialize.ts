@@ -71,8 +71,15 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
         }),
       ),
     );
-    const fill = (sha: string): Promise<void> =>
-      plan.fetch(sha, plan.signal).then((body) => plan.cache.fill(sha, blobs.get(sha)!, body, plan.signal));
+    const pathOf = new Map(plan.files.map((f) => [f.sha256, f.path]));
+    const fill = async (sha: string): Promise<void> => {
+      try {
+        await plan.cache.fill(sha, blobs.get(sha)!, await plan.fetch(sha, plan.signal), plan.signal);
+      } catch (error) {
+        if (!(error instanceof IntegrityError)) throw error;
+        throw new IntegrityError(`${pathOf.get(sha)}: ${error.message}`, error.code);
+      }
+    };
     await Promise.all(missing.map((sha) => limit(() => fill(sha))));
     await plan.cache.count({ hits: blobs.size - missing.length, misses: missing.length });
 

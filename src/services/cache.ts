@@ -9,7 +9,9 @@ import { hashFile } from '../transfer/hash.js';
 import type { ProgressSink } from '../transfer/progress.js';
 import { blobKey } from '../storage/keys.js';
 import { findProvider, resolveRef } from './resolve.js';
-import { DEFAULT_CONCURRENCY, selectFiles } from './files.js';
+import { DEFAULT_CONCURRENCY } from './files.js';
+import { selectFiles } from './file-reads.js';
+import { refreshForRead } from './sync.js';
 
 /** The cache directory: --cache-dir, then STRATA_CACHE_DIR, then config cache.dir, then $STRATA_HOME/cache. */
 export function openCache(ctx: AppContext, dir?: string): CacheStore {
@@ -27,6 +29,7 @@ export interface MaterializeInput {
   id: string;
   targetPath: string;
   sourcePaths?: string[];
+  offline?: boolean;
   link?: LinkMode;
   cacheDir?: string;
   concurrency?: number;
@@ -43,6 +46,7 @@ export async function materializeVersion(
   ctx: AppContext,
   input: MaterializeInput,
 ): Promise<MaterializeResult & { ref: string; target: string; cacheDir: string }> {
+  await refreshForRead(ctx, input.id, input.offline);
   const { dataset, version } = resolveRef(ctx, input.id);
   const files = selectFiles(ctx, dataset.id, version.id, input.sourcePaths);
   const cache = openCache(ctx, input.cacheDir);

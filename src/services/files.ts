@@ -1,14 +1,15 @@
-import { availableParallelism } from 'node:os';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { AppContext } from './context.js';
-import type { FileEntry } from '../core/model.js';
 import { NotFoundError, UsageError } from '../core/errors.js';
 import { normalizeVersionPath } from '../core/paths-in-manifest.js';
 import { planSources, type SourceFile } from '../transfer/walk.js';
 import { putFiles, type PutSummary } from '../transfer/put.js';
-import { getFiles, type GetSummary } from '../transfer/get.js';
+import { spoolUrl } from '../transfer/fetch-url.js';
 import type { ProgressSink } from '../transfer/progress.js';
-import { findProvider, resolveRef, resolveUncommitted, type Resolved } from './resolve.js';
+import { findProvider, resolveUncommitted, type Resolved } from './resolve.js';
 import { commitVersion, createVersion, type VersionView } from './versions.js';
+import { writeDraft } from './drafts.js';
 
 /** Small files are bound by requests, not bytes: keep many in flight. */
 export const DEFAULT_CONCURRENCY = 32;
@@ -16,6 +17,9 @@ export const DEFAULT_CONCURRENCY = 32;
 export interface PutInput {
   id: string;
   sourcePaths: string[];
+  /** an http(s) URL to store instead of (or beside) local paths; with extract, an archive's files */
+  sourceUrl?: string;
+  extract?: boolean;
   targetPath?: string;
   followSymlinks?: boolean;
   concurrency?: number;
@@ -25,7 +29,23 @@ export interface PutInput {
 
 export async function putIntoVersion(ctx: AppContext, input: PutInput): Promise<PutResult> {
   const resolved = resolveUncommitted(ctx, input.id);
-  return putSources(ctx, resolved, await plan(ctx, input), input);
+  if (input.sourceUrl === undefined) return storeSources(ctx, resolved, await plan(ctx, input), input);
+  if (input.sourcePaths.length > 0) throw new UsageError('give --source-path or --source-url, not both');
+  const spoolDir = join(ctx.paths.home, 'tmp');
+  await mkdir(spoolDir, { recursive: true });
+  const spooled = await spoolUrl({
+    url: input.sourceUrl,
+    extract: input.extract ?? false,
+    target: normalizeVersionPath(input.targetPath ?? '/'),
+    spoolDir,
+    signal: input.signal,
+    warn: (m) => ctx.reporter.warn(m),
+  });
+  try {
+    return await storeSources(ctx, resolved, spooled.files, input);
+  } finally {
+    await spooled.cleanup();
+  }
 }
 
 /** Gradient's `versions create --source-path`: a new version holding the sources, committed. */
@@ -36,7 +56,7 @@ export async function createVersionFromSources(
   const sources = await plan(ctx, input); // bad sources fail before a version exists
   const created = createVersion(ctx, { id: input.id, message: input.message });
   const resolved = resolveUncommitted(ctx, created.ref);
-  const put = await putSources(ctx, resolved, sources, input);
+  const put = await storeSources(ctx, resolved, sources, input);
   return { ...(await commitVersion(ctx, created.ref)), put };
 }
 
@@ -49,11 +69,15 @@ function plan(ctx: AppContext, input: Omit<PutInput, 'id'>): Promise<SourceFile[
   });
 }
 
-async function putSources(
+/**
+ * Stores sources into an uncommitted version, then publishes its draft (its file list) to the
+ * bucket so garbage collection anywhere keeps what it holds — also after a failed put.
+ */
+export async function storeSources(
   ctx: AppContext,
   { dataset, version }: Resolved,
-  sources: SourceFile[],
-  input: Omit<PutInput, 'id'>,
+  sources: readonly SourceFile[],
+  input: Pick<PutInput, 'concurrency' | 'progress' | 'signal'>,
 ): Promise<PutResult> {
   const provider = findProvider(ctx, dataset.storageProviderId);
   const backend = await ctx.backend(provider);
@@ -73,109 +97,21 @@ async function putSources(
       progress: input.progress,
       signal: input.signal,
     });
+    await writeDraft(ctx, dataset, version.id);
     return { ref: `${dataset.id}:${version.id}`, ...summary };
+  } catch (error) {
+    await writeDraft(ctx, dataset, version.id).catch(() => undefined);
+    throw error;
   } finally {
     input.progress?.stop();
   }
-}
-
-export interface FileListing {
-  path: string;
-  type: 'file' | 'dir';
-  size: number;
-  sha256?: string;
-  mode?: number;
-  mtime?: string;
-}
-
-/** Lists a version's files under a path: its direct children, or everything with recursive. */
-export function listFiles(ctx: AppContext, input: { id: string; path?: string; recursive?: boolean }): FileListing[] {
-  const { dataset, version } = resolveRef(ctx, input.id);
-  const under = normalizeVersionPath(input.path ?? '/');
-  const entries = ctx.catalog.files.iterate(dataset.id, version.id, under);
-  const out: FileListing[] = [];
-  const dirs = new Map<string, FileListing>();
-  let any = false;
-  for (const f of entries) {
-    any = true;
-    const rest = under === '' || f.path === under ? f.path : f.path.slice(under.length + 1);
-    const slash = rest.indexOf('/');
-    if (input.recursive || slash < 0 || f.path === under) {
-      out.push({
-        path: f.path,
-        type: 'file',
-        size: f.size,
-        sha256: f.sha256,
-        mode: f.mode,
-        mtime: new Date(f.mtimeMs).toISOString(),
-      });
-      continue;
-    }
-    const dirPath = under === '' ? rest.slice(0, slash) : `${under}/${rest.slice(0, slash)}`;
-    const dir = dirs.get(dirPath);
-    if (dir) dir.size += f.size;
-    else {
-      const listing: FileListing = { path: dirPath, type: 'dir', size: f.size };
-      dirs.set(dirPath, listing);
-      out.push(listing);
-    }
-  }
-  if (!any && under !== '')
-    throw new NotFoundError(`no file or directory "${under}" in ${dataset.id}:${version.id}`, 'ENOPATH');
-  return out;
-}
-
-export interface GetInput {
-  id: string;
-  targetPath: string;
-  sourcePaths?: string[];
-  concurrency?: number;
-  progress?: ProgressSink;
-  signal?: AbortSignal;
-}
-
-/** Writes a version's files (or those under the given paths) into a directory, verified. */
-export async function getFromVersion(
-  ctx: AppContext,
-  input: GetInput,
-): Promise<GetSummary & { ref: string; target: string }> {
-  const { dataset, version } = resolveRef(ctx, input.id);
-  const files = selectFiles(ctx, dataset.id, version.id, input.sourcePaths);
-  const backend = await ctx.backend(findProvider(ctx, dataset.storageProviderId));
-  input.progress?.start(
-    files.length,
-    files.reduce((n, f) => n + f.size, 0),
-  );
-  try {
-    const summary = await getFiles({
-      backend,
-      files,
-      target: input.targetPath,
-      concurrency: input.concurrency ?? Math.max(DEFAULT_CONCURRENCY, availableParallelism()),
-      progress: input.progress,
-      signal: input.signal,
-    });
-    return { ref: `${dataset.id}:${version.id}`, target: input.targetPath, ...summary };
-  } finally {
-    input.progress?.stop();
-  }
-}
-
-export function selectFiles(ctx: AppContext, datasetId: string, versionId: string, paths: string[] = []): FileEntry[] {
-  if (paths.length === 0) return ctx.catalog.files.list(datasetId, versionId);
-  const chosen = new Map<string, FileEntry>();
-  for (const p of paths) {
-    const under = normalizeVersionPath(p);
-    const found = ctx.catalog.files.list(datasetId, versionId, under);
-    if (found.length === 0)
-      throw new NotFoundError(`no file or directory "${p}" in ${datasetId}:${versionId}`, 'ENOPATH');
-    for (const f of found) chosen.set(f.path, f);
-  }
-  return [...chosen.values()];
 }
 
 /** Removes files or whole directories from an uncommitted version (`/` removes everything). */
-export function deleteFiles(ctx: AppContext, input: { id: string; paths: string[] }): { ref: string; deleted: number } {
+export async function deleteFiles(
+  ctx: AppContext,
+  input: { id: string; paths: string[] },
+): Promise<{ ref: string; deleted: number }> {
   const { dataset, version } = resolveUncommitted(ctx, input.id);
   if (input.paths.length === 0) throw new UsageError('give at least one --path (use --path / to delete everything)');
   const unders = input.paths.map(normalizeVersionPath);
@@ -192,5 +128,6 @@ export function deleteFiles(ctx: AppContext, input: { id: string; paths: string[
       deleted += n;
     }
   });
+  await writeDraft(ctx, dataset, version.id);
   return { ref: `${dataset.id}:${version.id}`, deleted };
 }

@@ -1,9 +1,9 @@
 import type { AppContext } from './context.js';
 import { planSources } from '../transfer/walk.js';
-import { putFiles, type PutSummary } from '../transfer/put.js';
-import { DEFAULT_CONCURRENCY } from './files.js';
+import type { PutSummary } from '../transfer/put.js';
+import { storeSources } from './files.js';
 import { writeDraft } from './drafts.js';
-import { findProvider, type Resolved } from './resolve.js';
+import type { Resolved } from './resolve.js';
 
 export interface MirrorResult extends PutSummary {
   /** files the version held that the directory no longer does */
@@ -34,17 +34,10 @@ export async function mirrorDirectory(
     const e = existing.get(s.path);
     return !e || e.size !== s.size || e.mtimeMs !== s.mtimeMs || e.mode !== s.mode;
   });
-  const provider = findProvider(ctx, dataset.storageProviderId);
-  const summary = await putFiles({
-    files,
-    providerId: provider.id,
-    backend: await ctx.backend(provider),
-    datasetId: dataset.id,
-    versionId: version.id,
-    sources: changed,
-    concurrency: DEFAULT_CONCURRENCY,
-    signal: options.signal,
-  });
+  const summary =
+    changed.length > 0
+      ? await storeSources(ctx, { dataset, version }, changed, { signal: options.signal })
+      : { ref: `${dataset.id}:${version.id}`, files: 0, bytes: 0, bytesUploaded: 0, bytesSkipped: 0, seconds: 0 };
   let removed = 0;
   if (options.deleteMissing) {
     const present = new Set(sources.map((s) => s.path));
@@ -53,6 +46,6 @@ export async function mirrorDirectory(
       for (const path of gone) removed += files.deleteUnder(dataset.id, version.id, path);
     });
   }
-  if (changed.length > 0 || removed > 0) await writeDraft(ctx, dataset, version.id);
+  if (removed > 0) await writeDraft(ctx, dataset, version.id);
   return { ...summary, removed };
 }

@@ -3,7 +3,7 @@ import type { Tag } from '../core/model.js';
 import { ConflictError, NotFoundError, PreconditionFailedError, UsageError } from '../core/errors.js';
 import { parseRef, validateTagName } from '../core/refs.js';
 import { readAll } from '../storage/backend.js';
-import { tagKey } from '../storage/keys.js';
+import { manifestKey, tagKey } from '../storage/keys.js';
 import { encodeDoc, parseTagDoc, tagDoc } from '../storage/records.js';
 import { findDataset, findProvider, resolveVersionId } from './resolve.js';
 
@@ -38,6 +38,13 @@ export async function setTag(ctx: AppContext, input: { id: string; name: string 
     updatedAt: new Date().toISOString(),
   };
   const backend = await ctx.backend(findProvider(ctx, dataset.storageProviderId));
+  // A tag may only point at a version the bucket has: someone may have deleted it since our sync.
+  if (!(await backend.head(manifestKey(dataset.id, version.id)))) {
+    throw new NotFoundError(
+      `version ${dataset.id}:${version.id} is no longer in the bucket (deleted elsewhere?); run strata catalog sync`,
+      'ENOVERSION',
+    );
+  }
   const key = tagKey(dataset.id, tag.name);
   const current = await backend.head(key);
   try {

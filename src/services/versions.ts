@@ -6,6 +6,8 @@ import { readAll } from '../storage/backend.js';
 import { manifestKey, tagKey } from '../storage/keys.js';
 import { encodeDoc, manifestDoc, parseManifestDoc } from '../storage/records.js';
 import { missingBlobs } from '../transfer/presence.js';
+import { removeDraft } from './drafts.js';
+import { provenanceOf } from './runs.js';
 import {
   committedError,
   findDataset,
@@ -74,9 +76,16 @@ export function listVersions(ctx: AppContext, input: { id: string; isCommitted?:
   return ctx.catalog.datasets.versions(dataset.id, { committed: input.isCommitted }).map((v) => viewVersion(ctx, v));
 }
 
-export function versionDetails(ctx: AppContext, ref: string): VersionView & { datasetName: string } {
+export function versionDetails(
+  ctx: AppContext,
+  ref: string,
+): VersionView & { datasetName: string; provenance: ReturnType<typeof provenanceOf> | null } {
   const { dataset, version } = resolveRef(ctx, ref);
-  return { ...viewVersion(ctx, version), datasetName: dataset.name };
+  return {
+    ...viewVersion(ctx, version),
+    datasetName: dataset.name,
+    provenance: provenanceOf(ctx, dataset.id, version.id) ?? null,
+  };
 }
 
 /** The message is part of the committed manifest, so only an uncommitted version's can change. */
@@ -124,6 +133,7 @@ export async function commitVersion(ctx: AppContext, ref: string): Promise<Versi
     committed.committedAt = existing.committedAt;
   }
   ctx.catalog.datasets.updateVersion(committed);
+  await removeDraft(ctx, dataset, version.id);
   return viewVersion(ctx, committed);
 }
 
@@ -142,6 +152,8 @@ export async function deleteVersion(ctx: AppContext, input: { id: string; force?
       );
     }
     await removeFromBucket(ctx, dataset, version, view.tags);
+  } else {
+    await removeDraft(ctx, dataset, version.id);
   }
   ctx.catalog.datasets.deleteVersion(dataset.id, version.id);
   return view;

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { ObjectInfo, PutOptions, StorageBackend } from './backend.js';
+import { readAll, type ObjectInfo, type PutOptions, type StorageBackend } from './backend.js';
 import type { S3ProviderConfig } from '../core/model.js';
 import { s3Failure } from './s3-errors.js';
 
@@ -32,6 +32,8 @@ export class S3Backend implements StorageBackend {
   private readonly bucket: string;
   private readonly prefix: string;
   private readonly partSize: number;
+  /** a successful check that the bucket exists (see bucketExists) */
+  private bucketChecked?: Promise<void>;
 
   constructor(
     private readonly config: S3ProviderConfig,
@@ -80,16 +82,21 @@ export class S3Backend implements StorageBackend {
     const conditions = {
       ...(options.ifNoneMatch ? { IfNoneMatch: '*' } : {}),
       // Ceph RGW 16 matches If-Match only against the ETag without its quotes.
-      ...(options.ifMatch !== undefined ? { IfMatch: options.ifMatch } : {}),
+      ...(options.ifMatch !== undefined ? { IfMatch: unquote(options.ifMatch) } : {}),
     };
+    const conditional = options.ifNoneMatch === true || options.ifMatch !== undefined;
     try {
-      if (size !== undefined && size < this.partSize) {
+      // A conditional write is always one PUT (S3 takes up to 5 GiB so): a multipart upload
+      // would drop the condition and silently overwrite.
+      if (conditional && size === undefined) body = await readAll(body as Readable);
+      const length = Buffer.isBuffer(body) ? body.length : size;
+      if (length !== undefined && (conditional || length < this.partSize)) {
         const out = await this.client.send(
           new PutObjectCommand({
             Bucket: this.bucket,
             Key: this.key(key),
             Body: body,
-            ContentLength: size,
+            ContentLength: length,
             ContentType: options.contentType,
             ...conditions,
           }),
@@ -165,9 +172,24 @@ export class S3Backend implements StorageBackend {
       };
     } catch (error) {
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if (status === 404 && (error as { name?: string }).name !== 'NoSuchBucket') return undefined;
+      // A HEAD answer has no body to say why: a 404 may be a missing bucket rather than a missing
+      // key, and a 403 a wrong secret or an unknown key. Ask the bucket once to tell them apart.
+      if (status === 404 && (error as { name?: string }).name !== 'NoSuchBucket') {
+        await this.bucketExists();
+        return undefined;
+      }
+      if (status === 403) await this.verify();
       throw this.fail(error, `reading ${key}`);
     }
+  }
+
+  /** Throws the bucket's own error (NoSuchBucket …) once; remembers a success for this backend's life. */
+  private bucketExists(): Promise<void> {
+    this.bucketChecked ??= this.verify().catch((error: unknown) => {
+      this.bucketChecked = undefined;
+      throw error;
+    });
+    return this.bucketChecked;
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {

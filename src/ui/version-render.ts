@@ -1,10 +1,13 @@
-import type { VersionView } from '../services/versions.js';
+import type { versionDetails } from '../services/versions.js';
 import { details, formatBytes } from './table.js';
 
-export function versionDetailsText(v: VersionView & { datasetName?: string }): string {
+type Details = ReturnType<typeof versionDetails>;
+
+export function versionDetailsText(v: Details): string {
+  const p = v.provenance;
   return details([
     ['ID', v.ref],
-    ...(v.datasetName ? [['Dataset', v.datasetName] as [string, string]] : []),
+    ['Dataset', v.datasetName],
     ['Message', v.message],
     ['Committed', v.isCommitted],
     ['Tags', v.tags.join(', ')],
@@ -12,5 +15,11 @@ export function versionDetailsText(v: VersionView & { datasetName?: string }): s
     ['Size', formatBytes(v.size)],
     ['Created', v.createdAt],
     ['Committed at', v.committedAt],
+    ...(p
+      ? ([
+          ['Made by run', `${p.runId} (job ${p.job})`],
+          ['From inputs', p.inputs.map((i) => `${i.name}: ${i.url ?? `${i.datasetId}:${i.versionId}`}`).join('\n')],
+        ] as [string, string][])
+      : []),
   ]);
 }

@@ -78,7 +78,9 @@ describe.concurrent('the Gradient flow', () => {
 
     const out = join(fresh(), 'out');
     expect(await ok(['datasets', 'files', 'get', '--id', 'demo:prod', '--target-path', out], o)).toMatch(
-      new RegExp(`^Got 20 file\\(s\\), .+ from ${ref} into ${out} in .+ s\\n$`),
+      new RegExp(
+        `^Got 20 file\\(s\\), .+ from ${ref} into ${out} in [\\d.]+ s \\(0 blob\\(s\\) from the cache, 20 fetched; copy\\)\\n$`,
+      ),
     );
     expect(readTree(join(out, 'data'))).toEqual(readTree(src));
   });

@@ -3,7 +3,7 @@ import { StrataCommand } from '../../../ui/base-command.js';
 import { singularAliases } from '../../../ui/aliases.js';
 import { deleteFiles } from '../../../services/files.js';
 
-type Result = ReturnType<typeof deleteFiles>;
+type Result = Awaited<ReturnType<typeof deleteFiles>>;
 
 export default class FilesDelete extends StrataCommand<Result> {
   static override hiddenAliases = singularAliases('datasets:files:delete');

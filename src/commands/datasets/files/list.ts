@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { StrataCommand } from '../../../ui/base-command.js';
 import { singularAliases } from '../../../ui/aliases.js';
 import { formatBytes, table } from '../../../ui/table.js';
-import { listFiles, type FileListing } from '../../../services/files.js';
+import { listFiles, type FileListing } from '../../../services/file-reads.js';
 
 export default class FilesList extends StrataCommand<FileListing[]> {
   static override hiddenAliases = singularAliases('datasets:files:list');

@@ -4,6 +4,7 @@ import { singularAliases } from '../../../ui/aliases.js';
 import { putFlags } from '../../../ui/put-flags.js';
 import { formatBytes } from '../../../ui/table.js';
 import { putIntoVersion, type PutResult } from '../../../services/files.js';
+import { UsageError } from '../../../core/errors.js';
 
 export default class FilesPut extends StrataCommand<PutResult> {
   static override hiddenAliases = singularAliases('datasets:files:put');
@@ -13,17 +14,31 @@ export default class FilesPut extends StrataCommand<PutResult> {
   static override examples = [
     '<%= config.bin %> datasets files put --id cifar10:k3j9x0a --source-path ./data/',
     '<%= config.bin %> datasets files put --id cifar10:k3j9x0a --source-path labels.csv --source-path images --target-path /train',
+    '<%= config.bin %> datasets files put --id cifar10:k3j9x0a --source-url https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz --extract',
   ];
   static override flags = {
     id: Flags.string({ description: 'DATASET:VERSION (uncommitted)', required: true }),
-    ...putFlags(true),
+    ...putFlags(false),
+    'source-url': Flags.string({
+      description: 'an http(s) URL to store (streamed; the file is named after the URL path)',
+      exclusive: ['source-path'],
+    }),
+    extract: Flags.boolean({
+      description:
+        'with --source-url: unpack a .tar, .tar.gz or .zip into the version (entries escaping the target are refused)',
+      dependsOn: ['source-url'],
+    }),
   };
 
   protected async execute(): Promise<PutResult> {
     const { flags } = await this.parse(FilesPut);
+    if (!flags['source-path'] && !flags['source-url'])
+      throw new UsageError('give --source-path (repeatable) or --source-url');
     return putIntoVersion(this.ctx, {
       id: flags.id,
       sourcePaths: flags['source-path'] ?? [],
+      sourceUrl: flags['source-url'],
+      extract: flags.extract,
       targetPath: flags['target-path'],
       followSymlinks: flags['follow-symlinks'],
       concurrency: flags.concurrency,

@@ -1,0 +1,110 @@
+import { availableParallelism } from 'node:os';
+import type { AppContext } from './context.js';
+import type { FileEntry } from '../core/model.js';
+import { NotFoundError } from '../core/errors.js';
+import { normalizeVersionPath } from '../core/paths-in-manifest.js';
+import { getFiles, type GetSummary } from '../transfer/get.js';
+import type { ProgressSink } from '../transfer/progress.js';
+import { DEFAULT_CONCURRENCY } from './files.js';
+import { findProvider, resolveRef } from './resolve.js';
+import { refreshForRead } from './sync.js';
+
+export interface FileListing {
+  path: string;
+  type: 'file' | 'dir';
+  size: number;
+  sha256?: string;
+  mode?: number;
+  mtime?: string;
+}
+
+/** Lists a version's files under a path: its direct children, or everything with recursive. */
+export function listFiles(ctx: AppContext, input: { id: string; path?: string; recursive?: boolean }): FileListing[] {
+  const { dataset, version } = resolveRef(ctx, input.id);
+  const under = normalizeVersionPath(input.path ?? '/');
+  const entries = ctx.catalog.files.iterate(dataset.id, version.id, under);
+  const out: FileListing[] = [];
+  const dirs = new Map<string, FileListing>();
+  let any = false;
+  for (const f of entries) {
+    any = true;
+    const rest = under === '' || f.path === under ? f.path : f.path.slice(under.length + 1);
+    const slash = rest.indexOf('/');
+    if (input.recursive || slash < 0 || f.path === under) {
+      out.push({
+        path: f.path,
+        type: 'file',
+        size: f.size,
+        sha256: f.sha256,
+        mode: f.mode,
+        mtime: new Date(f.mtimeMs).toISOString(),
+      });
+      continue;
+    }
+    const dirPath = under === '' ? rest.slice(0, slash) : `${under}/${rest.slice(0, slash)}`;
+    const dir = dirs.get(dirPath);
+    if (dir) dir.size += f.size;
+    else {
+      const listing: FileListing = { path: dirPath, type: 'dir', size: f.size };
+      dirs.set(dirPath, listing);
+      out.push(listing);
+    }
+  }
+  if (!any && under !== '')
+    throw new NotFoundError(`no file or directory "${under}" in ${dataset.id}:${version.id}`, 'ENOPATH');
+  return out;
+}
+
+export interface GetInput {
+  id: string;
+  targetPath: string;
+  sourcePaths?: string[];
+  offline?: boolean;
+  concurrency?: number;
+  progress?: ProgressSink;
+  signal?: AbortSignal;
+}
+
+/**
+ * Writes a version's files (or those under the given paths) straight from storage into a
+ * directory, verified, keeping nothing in the cache (`files get --no-cache`).
+ */
+export async function getFromVersion(
+  ctx: AppContext,
+  input: GetInput,
+): Promise<GetSummary & { ref: string; target: string }> {
+  await refreshForRead(ctx, input.id, input.offline);
+  const { dataset, version } = resolveRef(ctx, input.id);
+  const files = selectFiles(ctx, dataset.id, version.id, input.sourcePaths);
+  const backend = await ctx.backend(findProvider(ctx, dataset.storageProviderId));
+  input.progress?.start(
+    files.length,
+    files.reduce((n, f) => n + f.size, 0),
+  );
+  try {
+    const summary = await getFiles({
+      backend,
+      files,
+      target: input.targetPath,
+      concurrency: input.concurrency ?? Math.max(DEFAULT_CONCURRENCY, availableParallelism()),
+      progress: input.progress,
+      signal: input.signal,
+    });
+    return { ref: `${dataset.id}:${version.id}`, target: input.targetPath, ...summary };
+  } finally {
+    input.progress?.stop();
+  }
+}
+
+export function selectFiles(ctx: AppContext, datasetId: string, versionId: string, paths: string[] = []): FileEntry[] {
+  if (paths.length === 0) return ctx.catalog.files.list(datasetId, versionId);
+  const chosen = new Map<string, FileEntry>();
+  for (const p of paths) {
+    const under = normalizeVersionPath(p);
+    const found = ctx.catalog.files.list(datasetId, versionId, under);
+    if (found.length === 0)
+      throw new NotFoundError(`no file or directory "${p}" in ${datasetId}:${versionId}`, 'ENOPATH');
+    for (const f of found) chosen.set(f.path, f);
+  }
+  return [...chosen.values()];
+}
