@@ -1,5 +1,6 @@
 import type { Db } from './db.js';
 import type { FileEntry } from '../core/model.js';
+import { faultPoint } from '../core/faults.js';
 
 interface FileRow {
   path: string;
@@ -68,6 +69,7 @@ export class FileQueries {
     );
     this.db.transaction(() => {
       for (const f of files) stmt.run(datasetId, versionId, f.path, f.size, f.sha256, f.mode, f.mtimeMs);
+      if (files.length > 0) faultPoint('put:in-transaction');
     })();
   }
 
@@ -104,6 +106,12 @@ export class FileQueries {
     this.db.transaction(() => {
       for (const b of blobs) stmt.run(providerId, b.sha256, b.size);
     })();
+  }
+
+  providerBlobCount(providerId: string): number {
+    return (
+      this.db.prepare('SELECT count(*) AS n FROM provider_blobs WHERE provider_id = ?').get(providerId) as { n: number }
+    ).n;
   }
 
   forgetProviderBlobs(providerId: string): void {

@@ -16,6 +16,8 @@ export interface PutOptions {
   /** write only if the object's current etag is this one; a loser gets PreconditionFailedError */
   ifMatch?: string;
   contentType?: string;
+  /** the body's sha256 when the caller knows it: S3 then checks the bytes it received against it */
+  sha256?: string;
   signal?: AbortSignal;
 }
 

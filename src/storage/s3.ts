@@ -16,6 +16,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { readAll, type ObjectInfo, type PutOptions, type StorageBackend } from './backend.js';
 import type { S3ProviderConfig } from '../core/model.js';
 import { s3Failure } from './s3-errors.js';
+import { faultPoint } from '../core/faults.js';
 
 // The SDK warns on every run that its 2027 releases will need Node 22; the lockfile pins it, and
 // stderr is for errors (DESIGN.md invariant 7).
@@ -120,6 +121,7 @@ export class S3Backend implements StorageBackend {
       queueSize: 4,
       leavePartsOnError: false,
     });
+    upload.on('httpUploadProgress', () => faultPoint('put:multipart-part'));
     const onAbort = (): void => void upload.abort().catch(() => undefined);
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {

@@ -5,9 +5,11 @@ import pLimit from 'p-limit';
 import type { FileQueries } from '../catalog/files.js';
 import type { FileEntry } from '../core/model.js';
 import { IntegrityError, PreconditionFailedError } from '../core/errors.js';
+import { faultPoint } from '../core/faults.js';
 import type { StorageBackend } from '../storage/backend.js';
 import { blobKey } from '../storage/keys.js';
 import { HashingStream, hashFile, sha256Hex } from './hash.js';
+import { listBlobs } from './presence.js';
 import type { SourceFile } from './walk.js';
 import type { ProgressSink } from './progress.js';
 
@@ -16,6 +18,8 @@ const IN_MEMORY_LIMIT = 8 * 1024 * 1024;
 /** Stored files enter the version in batches this large (or at least every FLUSH_MS). */
 const FLUSH_FILES = 500;
 const FLUSH_MS = 250;
+/** Above this many files a put lists the provider's blobs instead of asking about each. */
+const LIST_THRESHOLD = 256;
 
 export interface PutPlan {
   files: FileQueries;
@@ -45,6 +49,7 @@ export interface PutSummary {
  */
 export async function putFiles(plan: PutPlan): Promise<PutSummary> {
   const started = performance.now();
+  const headFirst = await learnWhatProviderHolds(plan);
   const summary: PutSummary = { files: 0, bytes: 0, bytesUploaded: 0, bytesSkipped: 0, seconds: 0 };
   const pending: FileEntry[] = [];
   const stored: { sha256: string; size: number }[] = [];
@@ -54,13 +59,14 @@ export async function putFiles(plan: PutPlan): Promise<PutSummary> {
     plan.files.recordProviderBlobs(plan.providerId, stored.splice(0));
     plan.files.upsert(plan.datasetId, plan.versionId, pending.splice(0));
     lastFlush = Date.now();
+    faultPoint('put:after-batch');
   };
 
   const limit = pLimit(plan.concurrency);
   const knownInRun = new Set<string>();
   const storeOne = async (source: SourceFile): Promise<void> => {
     plan.signal?.throwIfAborted();
-    const { entry, uploaded } = await storeFile(plan, source, knownInRun);
+    const { entry, uploaded } = await storeFile(plan, source, knownInRun, headFirst);
     summary.files += 1;
     summary.bytes += entry.size;
     if (uploaded) summary.bytesUploaded += entry.size;
@@ -81,18 +87,46 @@ export async function putFiles(plan: PutPlan): Promise<PutSummary> {
   return summary;
 }
 
+/**
+ * Makes the catalog's knowledge of the provider's blobs complete enough that no stored blob is
+ * sent again: when it may be missing much (a first put to this provider, or a put resuming into
+ * a version that already holds files after a crash), one listing of the blob store (a request
+ * per thousand blobs) beats a request per file. Small puts instead ask with a HEAD per unknown
+ * blob; the answer is whether to do that.
+ */
+async function learnWhatProviderHolds(plan: PutPlan): Promise<boolean> {
+  const n = plan.sources.length;
+  if (n <= LIST_THRESHOLD) return true;
+  const resuming = plan.files.summary(plan.datasetId, plan.versionId).fileCount > 0;
+  if (resuming || plan.files.providerBlobCount(plan.providerId) < n / 2) {
+    const listed = await listBlobs(plan.backend);
+    plan.files.recordProviderBlobs(
+      plan.providerId,
+      [...listed].map(([sha256, size]) => ({ sha256, size })),
+    );
+  }
+  return false;
+}
+
 async function storeFile(
   plan: PutPlan,
   source: SourceFile,
   knownInRun: Set<string>,
+  headFirst: boolean,
 ): Promise<{ entry: FileEntry; uploaded: boolean }> {
   const isKnown = (sha: string): boolean => knownInRun.has(sha) || plan.files.providerHasBlob(plan.providerId, sha);
+  const held = async (entry: FileEntry): Promise<boolean> =>
+    isKnown(entry.sha256) || (headFirst && (await plan.backend.head(blobKey(entry.sha256)))?.size === entry.size);
   if (source.size <= IN_MEMORY_LIMIT) {
     const bytes = await readFile(source.absPath);
     const entry = toEntry(source, sha256Hex(bytes), bytes.length);
-    if (isKnown(entry.sha256)) return { entry, uploaded: false };
+    if (await held(entry)) return { entry, uploaded: false };
     try {
-      await plan.backend.put(blobKey(entry.sha256), bytes, { ifNoneMatch: true, signal: plan.signal });
+      await plan.backend.put(blobKey(entry.sha256), bytes, {
+        ifNoneMatch: true,
+        sha256: entry.sha256,
+        signal: plan.signal,
+      });
       return { entry, uploaded: true };
     } catch (error) {
       if (error instanceof PreconditionFailedError) return { entry, uploaded: false };

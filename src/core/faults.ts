@@ -1,0 +1,13 @@
+/**
+ * Crash points for tests of resumability: with STRATA_FAULT=<name>[:<count>], the process kills
+ * itself with SIGKILL the count-th time (default first) it passes that point, exactly as a
+ * power cut or `kill -9` would. Unset, it costs one comparison.
+ */
+const [name, count] = (process.env.STRATA_FAULT ?? '').split(':');
+let remaining = Number(count ?? 1) || 1;
+
+export function faultPoint(point: 'put:after-batch' | 'put:in-transaction' | 'put:multipart-part'): void {
+  if (name !== point) return;
+  remaining -= 1;
+  if (remaining <= 0) process.kill(process.pid, 'SIGKILL');
+}
