@@ -86,20 +86,38 @@ class Collector {
   async accept(entry: ArchiveEntry, body: AsyncIterable<Buffer> | undefined): Promise<void> {
     this.options.signal?.throwIfAborted();
     const path = this.safePath(entry);
-    if (entry.kind === 'symlink' || entry.kind === 'hardlink') {
+    if (entry.kind === 'hardlink') {
+      // A tar hard link is a second name for a file already in the archive (GNU tar writes them
+      // for identical files): keep it as that file's content under this path.
       this.checkLink(entry, path);
-      const kind = entry.kind === 'symlink' ? 'symlink' : 'hard link';
+      const target = this.files.get(this.fullPath(posix.normalize(entry.linkpath!.replace(/^(\.\/)+/, ''))));
+      if (target) await this.store({ ...target, path: this.fullPath(path), mode: entry.mode & 0o777 });
+      else
+        this.options.warn(
+          `skipping hard link ${path} -> ${entry.linkpath ?? ''}: its target is not a file of the archive`,
+        );
+    } else if (entry.kind === 'symlink') {
+      this.checkLink(entry, path);
       this.options.warn(
-        `skipping ${kind} ${path} -> ${entry.linkpath ?? ''} in ${this.options.source}: Strata stores regular files only`,
+        `skipping symlink ${path} -> ${entry.linkpath ?? ''} in ${this.options.source}: Strata stores regular files only`,
       );
     } else if (entry.kind === 'other') {
       this.options.warn(`skipping ${path} in ${this.options.source}: ${entry.typeName ?? 'not a regular file'}`);
     } else if (entry.kind === 'file' && body) {
       const absPath = posix.join(this.options.into, String(this.next++));
       const size = await writeBody(absPath, body);
-      const full = this.options.target === '' ? path : `${this.options.target}/${path}`;
-      await this.store({ absPath, path: full, size, mode: entry.mode & 0o777, mtimeMs: Math.floor(entry.mtimeMs) });
+      await this.store({
+        absPath,
+        path: this.fullPath(path),
+        size,
+        mode: entry.mode & 0o777,
+        mtimeMs: Math.floor(entry.mtimeMs),
+      });
     }
+  }
+
+  private fullPath(path: string): string {
+    return this.options.target === '' ? path : `${this.options.target}/${path}`;
   }
 
   result(): SourceFile[] {

@@ -245,7 +245,7 @@ describe('spoolUrl with --extract', () => {
     expect(warnings).toEqual([]);
   });
 
-  it('skips links that stay inside and special files, with a warning', async () => {
+  it('keeps a tar hard link as a second copy of its file; skips symlinks and special files with a warning', async () => {
     const tarball = rawTar([
       { name: 'v1/readme', content: 'docs' },
       { name: 'latest', type: '2', linkname: 'v1/readme' },
@@ -254,10 +254,13 @@ describe('spoolUrl with --extract', () => {
       { name: 'fifo', type: '6' },
     ]);
     const s = await spool(serve('/links.tar', tarball), true);
-    expect(s.files.map((f) => f.path)).toEqual(['v1/readme']);
-    expect(warnings).toHaveLength(4);
+    expect(s.files.map((f) => f.path)).toEqual(['v1/again', 'v1/readme']);
+    const [again, readme] = s.files;
+    expect(await readFile(again!.absPath, 'utf8')).toBe('docs');
+    expect(again!.absPath).toBe(readme!.absPath);
+    expect(warnings).toHaveLength(3);
     expect(warnings.join('\n')).toMatch(/symlink latest -> v1\/readme/);
-    expect(warnings.join('\n')).toMatch(/hard link v1\/again/);
+    expect(warnings.join('\n')).not.toMatch(/hard link/);
 
     warnings = [];
     const zipped = zip([
