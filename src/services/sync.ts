@@ -28,9 +28,13 @@ export interface SyncResult {
 
 interface RemoteDataset {
   doc?: DatasetDoc;
+  /** dataset.json is there but was refused: the catalog keeps what it has of the dataset */
+  refused?: boolean;
   manifests: string[];
   tags: string[];
 }
+
+const idOfKey = (key: string): string => key.slice(key.lastIndexOf('/') + 1, -'.json'.length);
 
 const emptyResult = (providerId: string): SyncResult => ({
   providerId,
@@ -56,7 +60,7 @@ export async function syncProvider(ctx: AppContext, provider: Provider, only?: s
   for (const [id, r] of remote) {
     const list: ManifestDoc[] = [];
     for (const key of r.manifests) {
-      const versionId = key.slice(key.lastIndexOf('/') + 1, -'.json'.length);
+      const versionId = idOfKey(key);
       if (datasets.version(id, versionId)?.committedAt) continue;
       const manifest = await readDoc(backend, key, parseManifestDoc, result);
       if (manifest) list.push(Object.assign(manifest, { key }));
@@ -77,13 +81,25 @@ export async function syncProvider(ctx: AppContext, provider: Provider, only?: s
       if (problem) result.refused.push({ key, reason: problem });
       else manifests.push(manifest);
     }
-    const known = new Set([...manifests.map((m) => m.versionId), ...committedIds(ctx, id)]);
+    const remoteVersionIds = new Set(r.manifests.map(idOfKey));
+    // A tag may point only at a version whose manifest is in the bucket now (a local version the
+    // bucket no longer has is about to go) and that was accepted.
+    const known = new Set([
+      ...manifests.map((m) => m.versionId),
+      ...committedIds(ctx, id).filter((v) => remoteVersionIds.has(v)),
+    ]);
     const tags: TagDoc[] = [];
+    /** tags whose object was refused: the catalog keeps what it had of them */
+    const refusedTags = new Set<string>();
     for (const key of r.tags) {
       const tag = await readDoc(backend, key, parseTagDoc, result);
-      if (!tag) continue;
-      if (tag.datasetId !== id || !known.has(tag.versionId) || !key.endsWith(`/tags/${tag.name}.json`)) {
+      if (!tag) refusedTags.add(idOfKey(key));
+      else if (tag.datasetId !== id || !key.endsWith(`/tags/${tag.name}.json`)) {
+        result.refused.push({ key, reason: `names tag ${tag.datasetId}:${tag.name}, not the tag its key says` });
+        refusedTags.add(idOfKey(key));
+      } else if (!known.has(tag.versionId)) {
         result.refused.push({ key, reason: `tag points at ${tag.datasetId}:${tag.versionId}, which has no manifest` });
+        refusedTags.add(idOfKey(key));
       } else tags.push(tag);
     }
     const conflicting = datasets.byName(r.doc.name);
@@ -94,20 +110,19 @@ export async function syncProvider(ctx: AppContext, provider: Provider, only?: s
       });
       continue;
     }
-    const remoteVersionIds = new Set(r.manifests.map((k) => k.slice(k.lastIndexOf('/') + 1, -'.json'.length)));
-    ctx.catalog.transaction(() => applyDataset(ctx, provider, r.doc!, manifests, remoteVersionIds, tags, result));
+    ctx.catalog.transaction(() =>
+      applyDataset(ctx, provider, r.doc!, manifests, remoteVersionIds, tags, refusedTags, result),
+    );
   }
 
   // What the catalog holds on this provider and the bucket no longer does.
   for (const local of datasets.list()) {
     if (local.storageProviderId !== provider.id || (only && local.id !== only)) continue;
-    if (!remote.get(local.id)?.doc) {
+    const r = remote.get(local.id);
+    if (!r?.doc && !r?.refused) {
       datasets.delete(local.id);
       result.datasets.removed++;
     }
-  }
-  if (result.refused.length > 0) {
-    for (const r of result.refused) ctx.reporter.warn(`refused ${r.key}: ${r.reason}`);
   }
   return result;
 }
@@ -119,6 +134,7 @@ function applyDataset(
   manifests: ManifestDoc[],
   remoteVersionIds: Set<string>,
   tags: TagDoc[],
+  refusedTags: Set<string>,
   result: SyncResult,
 ): void {
   const { datasets, files } = ctx.catalog;
@@ -164,13 +180,14 @@ function applyDataset(
   }
   const remoteTags = new Map(tags.map((t) => [t.name, t]));
   for (const t of datasets.tags(doc.id)) {
-    if (!remoteTags.has(t.name)) {
+    if (!remoteTags.has(t.name) && !refusedTags.has(t.name)) {
       datasets.deleteTag(doc.id, t.name);
       result.tags.removed++;
     }
   }
   for (const t of tags) {
-    if (datasets.tag(doc.id, t.name)?.versionId === t.versionId) continue;
+    const local = datasets.tag(doc.id, t.name);
+    if (local?.versionId === t.versionId && local.updatedAt === t.updatedAt) continue;
     datasets.upsertTag({ datasetId: doc.id, name: t.name, versionId: t.versionId, updatedAt: t.updatedAt });
     result.tags.set++;
   }
@@ -210,6 +227,7 @@ async function readRemote(
         result.refused.push({ key: object.key, reason: `names dataset ${entry.doc.id}` });
         entry.doc = undefined;
       }
+      entry.refused = !entry.doc;
     } else if (parts.length === 3 && parts[1] === 'versions' && parts[2]!.endsWith('.json')) {
       entry.manifests.push(object.key);
     } else if (parts.length === 3 && parts[1] === 'tags' && parts[2]!.endsWith('.json')) {
@@ -268,7 +286,10 @@ export async function refreshForRead(ctx: AppContext, refText: string, offline =
   if (!dataset) return;
   const provider = findProvider(ctx, dataset.storageProviderId);
   if (provider.type !== 's3') return;
-  await syncProvider(ctx, provider, dataset.id);
+  // The read goes on with what could be applied; what was refused is said once, on stderr.
+  // (`catalog sync` and `import` fail with them instead.)
+  const { refused } = await syncProvider(ctx, provider, dataset.id);
+  for (const r of refused) ctx.reporter.warn(`refused ${r.key}: ${r.reason}`);
 }
 
 /** Attaches an existing bucket as a provider and indexes what it holds. */

@@ -1,10 +1,10 @@
 import type { AppContext } from './context.js';
-import type { Tag } from '../core/model.js';
+import type { Dataset, Tag } from '../core/model.js';
 import { ConflictError, NotFoundError, PreconditionFailedError, UsageError } from '../core/errors.js';
 import { parseRef, validateTagName } from '../core/refs.js';
-import { readAll } from '../storage/backend.js';
+import { readAll, type StorageBackend } from '../storage/backend.js';
 import { manifestKey, tagKey } from '../storage/keys.js';
-import { encodeDoc, parseTagDoc, tagDoc } from '../storage/records.js';
+import { encodeDoc, parseTagDoc, tagDoc, type TagDoc } from '../storage/records.js';
 import { findDataset, findProvider, resolveVersionId } from './resolve.js';
 
 export interface TagView extends Tag {
@@ -14,10 +14,13 @@ export interface TagView extends Tag {
 const view = (t: Tag): TagView => ({ ...t, ref: `${t.datasetId}:${t.versionId}` });
 
 /**
- * Creates or moves a tag onto a committed version. The tag object in the bucket is written
- * conditionally (If-None-Match when new, If-Match on the ETag read just before when moving), so
- * two people moving one tag at once cannot silently overwrite each other: the loser gets a
- * conflict naming where the tag now points.
+ * Creates or moves a tag onto a committed version, as a compare-and-swap against what this
+ * catalog last saw of the tag (from a sync or its own last write): when the tag object in the
+ * bucket is not that one, someone else moved it since, and the move is refused with a conflict
+ * naming where it now points (the catalog then learns it, so setting it again works). The write
+ * itself is conditional (If-None-Match when new, If-Match on the ETag just read), so two people
+ * moving one tag at the same moment cannot both win, and it is read back in case the server
+ * ignores conditions.
  */
 export async function setTag(ctx: AppContext, input: { id: string; name: string }): Promise<TagView> {
   validateTagName(input.name);
@@ -46,7 +49,14 @@ export async function setTag(ctx: AppContext, input: { id: string; name: string 
     );
   }
   const key = tagKey(dataset.id, tag.name);
-  const current = await backend.head(key);
+  const seen = ctx.catalog.datasets.tag(dataset.id, tag.name);
+  const current = await readTag(backend, key);
+  if (current?.doc && !(seen && sameTag(current.doc, seen))) {
+    // Moved (or created) by someone else since this catalog last looked.
+    learn(ctx, current.doc);
+    if (current.doc.versionId === tag.versionId) return view(ctx.catalog.datasets.tag(dataset.id, tag.name) ?? tag);
+    throw moved(dataset, tag.name, current.doc.versionId);
+  }
   try {
     await backend.put(key, encodeDoc(tagDoc(tag)), {
       ...(current ? { ifMatch: current.etag } : { ifNoneMatch: true }),
@@ -54,18 +64,57 @@ export async function setTag(ctx: AppContext, input: { id: string; name: string 
     });
   } catch (error) {
     if (!(error instanceof PreconditionFailedError)) throw error;
-    const winner = await backend
-      .get(key)
-      .then(readAll)
-      .then((bytes) => parseTagDoc(key, bytes).versionId)
-      .catch(() => 'another version');
-    throw new ConflictError(
-      `tag "${tag.name}" of ${dataset.name} was just moved by someone else to ${dataset.id}:${winner}; check and set it again if you still mean to`,
-      'ETAGMOVED',
-    );
+    const winner = await readTag(backend, key).catch(() => undefined);
+    if (winner?.doc) learn(ctx, winner.doc);
+    throw moved(dataset, tag.name, winner?.doc?.versionId);
+  }
+  // Read back: a server that ignores conditional writes lets the last writer win silently.
+  const stored = await readTag(backend, key);
+  if (!stored?.doc || !sameTag(stored.doc, tag)) {
+    if (stored?.doc) learn(ctx, stored.doc);
+    throw moved(dataset, tag.name, stored?.doc?.versionId);
   }
   ctx.catalog.datasets.upsertTag(tag);
   return view(tag);
+}
+
+const sameTag = (a: Pick<Tag, 'versionId' | 'updatedAt'>, b: Pick<Tag, 'versionId' | 'updatedAt'>): boolean =>
+  a.versionId === b.versionId && a.updatedAt === b.updatedAt;
+
+/** The tag object in the bucket: its ETag, and its document unless that does not parse. */
+async function readTag(
+  backend: StorageBackend,
+  key: string,
+): Promise<{ etag: string; doc: TagDoc | undefined } | undefined> {
+  const info = await backend.head(key);
+  if (!info) return undefined;
+  let bytes: Buffer;
+  try {
+    bytes = await readAll(await backend.get(key));
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+  try {
+    return { etag: info.etag, doc: parseTagDoc(key, bytes) };
+  } catch {
+    return { etag: info.etag, doc: undefined };
+  }
+}
+
+/** Where the bucket says a tag points, into this catalog, when the catalog has that version. */
+function learn(ctx: AppContext, doc: TagDoc): void {
+  const { datasets } = ctx.catalog;
+  if (!datasets.version(doc.datasetId, doc.versionId)?.committedAt) return;
+  datasets.upsertTag({ datasetId: doc.datasetId, name: doc.name, versionId: doc.versionId, updatedAt: doc.updatedAt });
+}
+
+function moved(dataset: Dataset, name: string, winner: string | undefined): ConflictError {
+  const where = winner ? `${dataset.id}:${winner}` : 'another version';
+  return new ConflictError(
+    `tag "${name}" of ${dataset.name} was moved by someone else to ${where}; check and set it again if you still mean to`,
+    'ETAGMOVED',
+  );
 }
 
 export function listTags(ctx: AppContext, input: { id: string }): TagView[] {
