@@ -114,7 +114,15 @@ export class FileQueries {
     ).n;
   }
 
-  forgetProviderBlobs(providerId: string): void {
-    this.db.prepare('DELETE FROM provider_blobs WHERE provider_id = ?').run(providerId);
+  /** Forgets what the catalog knew a provider holds: all of it, or just these blobs. */
+  forgetProviderBlobs(providerId: string, shas?: readonly string[]): void {
+    if (shas === undefined) {
+      this.db.prepare('DELETE FROM provider_blobs WHERE provider_id = ?').run(providerId);
+      return;
+    }
+    const stmt = this.db.prepare('DELETE FROM provider_blobs WHERE provider_id = ? AND sha256 = ?');
+    this.db.transaction(() => {
+      for (const sha of shas) stmt.run(providerId, sha);
+    })();
   }
 }

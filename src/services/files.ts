@@ -54,7 +54,7 @@ export async function createVersionFromSources(
   input: Omit<PutInput, 'id'> & { id: string; message?: string },
 ): Promise<VersionView & { put: PutResult }> {
   const sources = await plan(ctx, input); // bad sources fail before a version exists
-  const created = createVersion(ctx, { id: input.id, message: input.message });
+  const created = await createVersion(ctx, { id: input.id, message: input.message });
   const resolved = resolveUncommitted(ctx, created.ref);
   const put = await storeSources(ctx, resolved, sources, input);
   return { ...(await commitVersion(ctx, created.ref)), put };

@@ -4,9 +4,9 @@ import { ConflictError, IntegrityError, PreconditionFailedError, UsageError } fr
 import { newVersionId } from '../core/ids.js';
 import { readAll } from '../storage/backend.js';
 import { manifestKey, tagKey } from '../storage/keys.js';
-import { encodeDoc, manifestDoc, parseManifestDoc } from '../storage/records.js';
+import { encodeDoc, manifestDoc, parseManifestDoc, parseTagDoc } from '../storage/records.js';
 import { missingBlobs } from '../transfer/presence.js';
-import { removeDraft } from './drafts.js';
+import { removeDraft, writeDraft } from './drafts.js';
 import { provenanceOf } from './runs.js';
 import {
   committedError,
@@ -46,8 +46,14 @@ export function viewVersion(ctx: AppContext, version: Version): VersionView {
   };
 }
 
-/** Opens a new uncommitted version, empty or holding the files of `from` (a ref of the same dataset). */
-export function createVersion(ctx: AppContext, input: { id: string; message?: string; from?: string }): VersionView {
+/**
+ * Opens a new uncommitted version, empty or holding the files of `from` (a ref of the same
+ * dataset); a version that starts with files publishes its draft, so gc keeps their blobs.
+ */
+export async function createVersion(
+  ctx: AppContext,
+  input: { id: string; message?: string; from?: string },
+): Promise<VersionView> {
   const dataset = findDataset(ctx, input.id);
   const from = input.from === undefined ? undefined : resolveRef(ctx, input.from);
   if (from && from.dataset.id !== dataset.id) {
@@ -68,6 +74,7 @@ export function createVersion(ctx: AppContext, input: { id: string; message?: st
     datasets.insertVersion(version);
     if (from) files.copyVersion(dataset.id, from.version.id, id);
   });
+  if (from) await writeDraft(ctx, dataset, version!.id);
   return viewVersion(ctx, version!);
 }
 
@@ -159,7 +166,22 @@ export async function deleteVersion(ctx: AppContext, input: { id: string; force?
   return view;
 }
 
+/**
+ * Removes a committed version's manifest and the tags that point at it. A tag this catalog
+ * thinks points here may have been moved by someone else since: only tags the bucket still
+ * points at this version go.
+ */
 async function removeFromBucket(ctx: AppContext, dataset: Dataset, version: Version, tags: string[]): Promise<void> {
   const backend = await ctx.backend(findProvider(ctx, dataset.storageProviderId));
-  await backend.delete([...tags.map((t) => tagKey(dataset.id, t)), manifestKey(dataset.id, version.id)]);
+  const ours: string[] = [];
+  for (const tag of tags) {
+    const key = tagKey(dataset.id, tag);
+    const doc = await backend
+      .get(key)
+      .then(readAll)
+      .then((bytes) => parseTagDoc(key, bytes))
+      .catch(() => undefined);
+    if (doc?.versionId === version.id) ours.push(key);
+  }
+  await backend.delete([...ours, manifestKey(dataset.id, version.id)]);
 }
