@@ -9,7 +9,10 @@ export function jobOrder(jobs: Map<string, JobSpec>, file: string): JobSpec[] {
     if (state.get(job.name) === 'done') return;
     if (state.get(job.name) === 'visiting') {
       const cycle = [...path.slice(path.indexOf(job.name)), job.name].join(' → ');
-      throw new UsageError(`${file}:${job.line}: jobs form a cycle: ${cycle}`, 'ESPEC');
+      // The line of the need that closes the cycle: that is where it can be broken.
+      const from = jobs.get(path.at(-1) ?? job.name);
+      const line = from?.needLines?.[job.name] ?? job.line;
+      throw new UsageError(`${file}:${line}: jobs form a cycle: ${cycle}`, 'ESPEC');
     }
     state.set(job.name, 'visiting');
     for (const need of job.needs) visit(jobs.get(need)!, [...path, job.name]);

@@ -24,6 +24,8 @@ export interface JobSpec {
   name: string;
   line: number;
   needs: string[];
+  /** where each need is written (an entry of `needs`, or the input that implies it), for errors */
+  needLines?: Record<string, number>;
   inputs: InputSpec[];
   outputs: OutputSpec[];
   logs?: OutputSpec;
@@ -53,11 +55,19 @@ export function parseSpec(text: string, file: string): Map<string, JobSpec> {
     (node: Node | Pair | null | undefined, message: string): never => {
       throw new UsageError(`${file}:${lineOf(node)}: ${message}`, 'ESPEC');
     },
-    { lineOf },
+    {
+      lineOf,
+      atLine: (line: number, message: string): never => {
+        throw new UsageError(`${file}:${line}: ${message}`, 'ESPEC');
+      },
+    },
   );
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
-    throw new UsageError(`${file}:${e.linePos?.[0]?.line ?? 1}: ${e.message.split('\n')[0]}`, 'ESPEC');
+    throw new UsageError(
+      `${file}:${e.linePos?.[0]?.line ?? 1}: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
+      'ESPEC',
+    );
   }
   const root = doc.contents;
   if (!isMap(root)) return fail(root, 'a job spec is a mapping with a "jobs" key');
@@ -79,6 +89,7 @@ export function parseSpec(text: string, file: string): Map<string, JobSpec> {
 
 type Fail = ((node: Node | Pair | null | undefined, message: string) => never) & {
   lineOf: (node: Node | Pair | null | undefined) => number;
+  atLine: (line: number, message: string) => never;
 };
 
 const JOB_KEYS = new Set([
@@ -112,16 +123,19 @@ function parseJob(name: string, map: YAMLMap, line: number, fail: Fail): JobSpec
   }
   const run = map.get('run', true);
   if (!isScalar(run) || typeof run.value !== 'string' || run.value.trim() === '') {
-    return fail(run ?? map, `job ${name}: "run" must be a shell command`);
+    const why = `job ${name}: "run" must be a shell command`;
+    return run ? fail(run, why) : fail.atLine(line, why);
   }
-  const job: JobSpec = { name, line, needs: [], inputs: [], outputs: [], run: run.value, env: {} };
+  const job: JobSpec = { name, line, needs: [], needLines: {}, inputs: [], outputs: [], run: run.value, env: {} };
 
   const needs = map.get('needs', true);
   if (needs !== undefined) {
     if (!isSeq(needs)) fail(needs, `job ${name}: "needs" must be a list of job names`);
     for (const item of (needs as { items: Node[] }).items) {
       if (!isScalar(item) || typeof item.value !== 'string') fail(item, `job ${name}: "needs" entries are job names`);
-      job.needs.push(String((item as { value: unknown }).value));
+      const need = String((item as { value: unknown }).value);
+      job.needs.push(need);
+      job.needLines![need] ??= fail.lineOf(item);
     }
   }
   const env = map.get('env', true);
@@ -253,7 +267,9 @@ function checkReferences(jobs: Map<string, JobSpec>, file: string): void {
     throw new UsageError(`${file}:${line}: ${message}`, 'ESPEC');
   };
   for (const job of jobs.values()) {
-    for (const need of job.needs) if (!jobs.has(need)) fail(job.line, `job ${job.name} needs unknown job "${need}"`);
+    for (const need of job.needs) {
+      if (!jobs.has(need)) fail(job.needLines?.[need] ?? job.line, `job ${job.name} needs unknown job "${need}"`);
+    }
     for (const input of job.inputs) {
       if (input.kind !== 'job') continue;
       const source = jobs.get(input.job);
@@ -262,7 +278,10 @@ function checkReferences(jobs: Map<string, JobSpec>, file: string): void {
         fail(input.line, `job ${job.name}: input ${input.name}: job ${input.job} has no output "${input.output}"`);
       }
       if (input.job === job.name) fail(input.line, `job ${job.name}: input ${input.name} reads its own output`);
-      if (!job.needs.includes(input.job)) job.needs.push(input.job);
+      if (!job.needs.includes(input.job)) {
+        job.needs.push(input.job);
+        job.needLines = { ...job.needLines, [input.job]: input.line };
+      }
     }
   }
 }

@@ -1,5 +1,5 @@
-import { chmod, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { chmod, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { constants, hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { AppContext } from './context.js';
@@ -10,26 +10,27 @@ import {
   DEFAULT_LOG_SYNC_MS,
   parseExecInput,
   parseExecOutput,
-  parseSpec,
   shellQuote,
+  type InputSpec,
   type JobSpec,
-  type OutputSpec,
 } from '../jobs/spec.js';
-import { jobOrder } from '../jobs/dag.js';
 import { chooseIsolation, type Isolation, type Mount } from '../jobs/isolation.js';
 import { runProcess, type Syncer } from '../jobs/runner.js';
-import { materialize } from '../cache/materialize.js';
-import { blobKey } from '../storage/keys.js';
 import { openCache } from './cache.js';
-import { createDataset } from './datasets.js';
-import { commitVersion, createVersion } from './versions.js';
-import { setTag } from './tags.js';
-import { mirrorDirectory } from './mirror.js';
-import { removeDraft } from './drafts.js';
 import { placeDatasetInput, placeUrlInput, type ResolvedInput } from './job-inputs.js';
+import {
+  checkOutput,
+  failureHint,
+  finishOutput,
+  prepareOutput,
+  syncOutput,
+  type JobOutputResult,
+  type PreparedOutput,
+} from './job-outputs.js';
 import { refreshForRead } from './sync.js';
-import { DEFAULT_CONCURRENCY } from './files.js';
-import { findDataset, findProvider, resolveRef, resolveUncommitted, type Resolved } from './resolve.js';
+import { resolveRef } from './resolve.js';
+
+export type { JobOutputResult } from './job-outputs.js';
 
 export interface JobOptions {
   specFile?: string;
@@ -38,21 +39,11 @@ export interface JobOptions {
   resumeFrom?: Record<string, string>;
   offline?: boolean;
   cacheDir?: string;
-  /** what earlier jobs of this invocation made: "job.output" → DATASET_ID:VERSION */
+  /** what JOB.outputs.NAME inputs read: "job.output" → DATASET_ID:VERSION (made earlier in this run, or resolved) */
   upstream?: Map<string, string>;
-  /** the whole spec, when one job runs alone: JOB.outputs.X then means that output's latest version */
-  spec?: Map<string, JobSpec>;
   stdout: Writable;
   stderr: Writable;
   signal?: AbortSignal;
-}
-
-export interface JobOutputResult {
-  name: string;
-  ref: string;
-  committed: boolean;
-  tag?: string;
-  files: number;
 }
 
 export interface JobResult {
@@ -64,13 +55,6 @@ export interface JobResult {
   logPath: string;
   inputs: ResolvedInput[];
   outputs: JobOutputResult[];
-}
-
-interface PreparedOutput {
-  spec: OutputSpec;
-  resolved: Resolved;
-  dir: string;
-  warned: Set<string>;
 }
 
 /**
@@ -126,7 +110,7 @@ export async function runJob(ctx: AppContext, job: JobSpec, options: JobOptions)
       const placed =
         input.kind === 'http'
           ? await placeUrlInput(ctx, cache, input, dir, { link, signal: options.signal })
-          : await placeDatasetInput(ctx, cache, input.name, jobInputRef(ctx, input, options), dir, {
+          : await placeDatasetInput(ctx, cache, input.name, jobInputRef(input, options), dir, {
               link,
               offline: options.offline,
               signal: options.signal,
@@ -144,24 +128,20 @@ export async function runJob(ctx: AppContext, job: JobSpec, options: JobOptions)
     }
 
     const outputs: PreparedOutput[] = [];
-    for (const spec of job.outputs)
-      outputs.push(await prepareOutput(ctx, runId, join(runDir, 'outputs', spec.name), spec, options));
+    for (const spec of job.outputs) {
+      const dir = join(runDir, 'outputs', spec.name);
+      outputs.push(await prepareOutput(ctx, runId, dir, spec, { ...options, from: options.resumeFrom?.[spec.name] }));
+    }
     const logOutput = job.logs
-      ? await prepareOutput(ctx, runId, logsDir, job.logs, { ...options, resumeFrom: {} })
+      ? await prepareOutput(ctx, runId, logsDir, job.logs, { ...options, isLog: true })
       : undefined;
+    const synced = [...outputs, ...(logOutput ? [logOutput] : [])];
 
     const env = jobEnv(job, isolation, runDir, runId, inputMounts, outputs);
-    const syncers: Syncer[] = [...outputs, ...(logOutput ? [logOutput] : [])]
+    const syncers: Syncer[] = synced
       .filter((o) => o.spec.syncMs !== null)
-      .map((o) => ({
-        name: o.spec.name,
-        intervalMs: o.spec.syncMs!,
-        sync: async () =>
-          void (await mirrorDirectory(ctx, o.resolved, o.dir, { deleteMissing: o.spec.deleteSync, warned: o.warned })),
-      }));
-    const cwd = job.workingDirectory
-      ? resolve(options.specFile ? dirname(options.specFile) : process.cwd(), job.workingDirectory)
-      : process.cwd();
+      .map((o) => ({ name: o.spec.name, intervalMs: o.spec.syncMs!, sync: () => syncOutput(ctx, o) }));
+    const cwd = jobCwd(job, options.specFile);
     const exit = await runProcess({
       command: job.run,
       env,
@@ -179,16 +159,21 @@ export async function runJob(ctx: AppContext, job: JobSpec, options: JobOptions)
       onSyncError: (name, error) =>
         ctx.reporter.warn(`sync of output ${name} failed (will retry): ${(error as Error).message}`),
     });
-    result.exitCode = exit.exitCode ?? (exit.signal ? 128 : null);
+    // Killed by a signal: the shell's convention, 128 + its number.
+    result.exitCode = exit.exitCode ?? (exit.signal ? 128 + (constants.signals[exit.signal] ?? 0) : null);
     const succeeded = exit.exitCode === 0;
-    // The final sync makes each version exactly what its directory holds now.
-    for (const o of [...outputs, ...(logOutput ? [logOutput] : [])]) {
-      await mirrorDirectory(ctx, o.resolved, o.dir, { deleteMissing: true, warned: o.warned });
-      result.outputs.push(await finishOutput(ctx, runId, o, succeeded));
+    const hints: string[] = [];
+    for (const o of synced) {
+      const made = await finishOutput(ctx, runId, o, succeeded);
+      result.outputs.push(made);
+      if (!succeeded) hints.push(failureHint(made, o));
     }
     outputsStored = true;
     result.status = succeeded ? 'succeeded' : 'failed';
-    if (!succeeded) explainFailure(ctx, job, result);
+    if (!succeeded) {
+      ctx.reporter.warn(`job ${job.name} failed (exit ${result.exitCode ?? 'signal'}); its log: ${result.logPath}`);
+      for (const hint of hints) ctx.reporter.warn(hint);
+    }
   } finally {
     runs.finish(runId, result.status, result.exitCode);
     await removeRunData(runDir, outputsStored);
@@ -196,100 +181,18 @@ export async function runJob(ctx: AppContext, job: JobSpec, options: JobOptions)
   return result;
 }
 
-function jobInputRef(
-  ctx: AppContext,
-  input: Exclude<JobSpec['inputs'][number], { kind: 'http' }>,
-  options: JobOptions,
-): string {
+/** Where a job's command runs: its workingDirectory, relative to the spec file; else here. */
+export function jobCwd(job: JobSpec, specFile: string | undefined): string {
+  if (!job.workingDirectory) return process.cwd();
+  return resolve(specFile ? dirname(specFile) : process.cwd(), job.workingDirectory);
+}
+
+function jobInputRef(input: Exclude<InputSpec, { kind: 'http' }>, options: JobOptions): string {
   if (input.kind === 'dataset') return input.ref;
   const made = options.upstream?.get(`${input.job}.${input.output}`);
-  if (made) return made;
-  const source = options.spec?.get(input.job)?.outputs.find((o) => o.name === input.output);
-  if (!source)
+  if (!made)
     throw new NotFoundError(`input ${input.name}: no run of ${input.job} made output ${input.output}`, 'ENOVERSION');
-  const { dataset, version } = resolveRef(ctx, source.dataset);
-  ctx.reporter.info(
-    `input ${input.name}: ${input.job}.outputs.${input.output} is ${dataset.name}:${version.id}, the latest committed version of ${dataset.name} (job ${input.job} is not run with --job)`,
-  );
-  return `${dataset.id}:${version.id}`;
-}
-
-async function prepareOutput(
-  ctx: AppContext,
-  runId: string,
-  dir: string,
-  spec: OutputSpec,
-  options: JobOptions,
-): Promise<PreparedOutput> {
-  let datasetId: string;
-  try {
-    datasetId = findDataset(ctx, spec.dataset).id;
-  } catch (error) {
-    if (!(error instanceof NotFoundError)) throw error;
-    const created = await createDataset(ctx, {
-      name: spec.dataset,
-      storageProviderId: spec.storageProviderId,
-      description: `outputs of job runs`,
-    });
-    ctx.reporter.info(
-      `output ${spec.name}: created dataset ${created.name} (${created.id}) on storage provider ${created.storageProviderName}`,
-    );
-    datasetId = created.id;
-  }
-  const from = options.resumeFrom?.[spec.name];
-  const created = createVersion(ctx, { id: datasetId, message: `output ${spec.name} of run ${runId}`, from });
-  const resolved = resolveUncommitted(ctx, created.ref);
-  await mkdir(dir, { recursive: true });
-  if (from) {
-    const provider = findProvider(ctx, resolved.dataset.storageProviderId);
-    await materialize({
-      cache: openCache(ctx, options.cacheDir),
-      files: ctx.catalog.files.list(resolved.dataset.id, resolved.version.id),
-      target: dir,
-      link: 'auto',
-      fetch: async (sha, signal) => (await ctx.backend(provider)).get(blobKey(sha), undefined, signal),
-      concurrency: DEFAULT_CONCURRENCY,
-      signal: options.signal,
-    });
-    ctx.reporter.info(`output ${spec.name}: resumed from ${from} (${created.fileCount} files)`);
-  }
-  ctx.catalog.runs.addOutput(runId, {
-    name: spec.name,
-    datasetId: resolved.dataset.id,
-    versionId: resolved.version.id,
-    committed: false,
-  });
-  return { spec, resolved, dir, warned: new Set() };
-}
-
-async function finishOutput(
-  ctx: AppContext,
-  runId: string,
-  o: PreparedOutput,
-  succeeded: boolean,
-): Promise<JobOutputResult> {
-  const ref = `${o.resolved.dataset.id}:${o.resolved.version.id}`;
-  const files = ctx.catalog.files.summary(o.resolved.dataset.id, o.resolved.version.id).fileCount;
-  if (!succeeded) return { name: o.spec.name, ref, committed: false, files };
-  await commitVersion(ctx, ref);
-  await removeDraft(ctx, o.resolved.dataset, o.resolved.version.id);
-  ctx.catalog.runs.addOutput(runId, {
-    name: o.spec.name,
-    datasetId: o.resolved.dataset.id,
-    versionId: o.resolved.version.id,
-    committed: true,
-  });
-  if (o.spec.tag) await setTag(ctx, { id: ref, name: o.spec.tag });
-  return { name: o.spec.name, ref, committed: true, files, ...(o.spec.tag ? { tag: o.spec.tag } : {}) };
-}
-
-function explainFailure(ctx: AppContext, job: JobSpec, result: JobResult): void {
-  ctx.reporter.warn(`job ${job.name} failed (exit ${result.exitCode ?? 'signal'}); its log: ${result.logPath}`);
-  for (const o of result.outputs) {
-    ctx.reporter.warn(
-      `output ${o.name}: uncommitted version ${o.ref} holds what was synced (${o.files} files); commit it with: strata datasets versions commit --id ${o.ref}; or resume from it with: strata jobs exec --resume-from ${o.name}=${o.ref} …`,
-    );
-  }
+  return made;
 }
 
 const envName = (name: string): string => name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
@@ -345,64 +248,7 @@ async function makeWritable(dir: string): Promise<void> {
   }
 }
 
-export interface SpecRunResult {
-  file: string;
-  jobs: (JobResult | { job: string; status: 'skipped'; reason: string })[];
-}
-
-/** `jobs run`: every job of a spec in needs order (or one alone); a failed job stops its dependants. */
-export async function runSpec(
-  ctx: AppContext,
-  input: { file: string; job?: string } & Omit<JobOptions, 'specFile' | 'upstream' | 'spec'>,
-): Promise<SpecRunResult> {
-  const text = await readFile(input.file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw error.code === 'ENOENT' ? new NotFoundError(`job spec ${input.file} does not exist`, 'ENOSPEC') : error;
-  });
-  const jobs = parseSpec(text, input.file);
-  const order = jobOrder(jobs, input.file);
-  let chosen = order;
-  if (input.job !== undefined) {
-    const one = jobs.get(input.job);
-    if (!one)
-      throw new NotFoundError(
-        `${input.file} has no job "${input.job}" (jobs: ${[...jobs.keys()].join(', ')})`,
-        'ENOJOB',
-      );
-    chosen = [one];
-  }
-  // Refs are checked before anything runs: a typo fails in a second, not after an hour of training.
-  for (const job of chosen) {
-    for (const i of job.inputs) {
-      if (i.kind === 'dataset') {
-        await refreshForRead(ctx, i.ref, input.offline);
-        resolveRef(ctx, i.ref);
-      }
-    }
-  }
-  const result: SpecRunResult = { file: input.file, jobs: [] };
-  const upstream = new Map<string, string>();
-  const failed = new Set<string>();
-  for (const job of chosen) {
-    const blocked = job.needs.find((n) => failed.has(n));
-    if (blocked) {
-      failed.add(job.name);
-      result.jobs.push({ job: job.name, status: 'skipped', reason: `needs ${blocked}, which did not succeed` });
-      continue;
-    }
-    const run = await runJob(ctx, job, {
-      ...input,
-      specFile: resolve(input.file),
-      upstream,
-      spec: input.job ? jobs : undefined,
-    });
-    result.jobs.push(run);
-    if (run.status !== 'succeeded') failed.add(job.name);
-    for (const o of run.outputs) upstream.set(`${job.name}.${o.name}`, o.ref);
-  }
-  return result;
-}
-
-export interface ExecInput extends Omit<JobOptions, 'specFile' | 'upstream' | 'spec'> {
+export interface ExecInput extends Omit<JobOptions, 'specFile' | 'upstream'> {
   inputs: string[];
   outputs: string[];
   logs?: string;
@@ -421,14 +267,24 @@ export async function execJob(ctx: AppContext, input: ExecInput): Promise<JobRes
     run: input.argv.map(shellQuote).join(' '),
     env: {},
   };
-  for (const name of Object.keys(input.resumeFrom ?? {})) {
-    if (!job.outputs.some((o) => o.name === name))
-      throw new UsageError(`--resume-from ${name}=…: there is no --output ${name}`);
-  }
+  // Everything is checked before anything runs or is created.
   for (const i of job.inputs) {
     if (i.kind === 'dataset') {
       await refreshForRead(ctx, i.ref, input.offline);
       resolveRef(ctx, i.ref);
+    }
+  }
+  for (const o of job.outputs) checkOutput(ctx, o);
+  if (job.logs) checkOutput(ctx, job.logs);
+  for (const [name, ref] of Object.entries(input.resumeFrom ?? {})) {
+    const output = job.outputs.find((o) => o.name === name);
+    if (!output) throw new UsageError(`--resume-from ${name}=${ref}: there is no --output ${name}`);
+    await refreshForRead(ctx, ref, input.offline);
+    const { dataset } = resolveRef(ctx, ref);
+    if (dataset.name !== output.dataset && dataset.id !== output.dataset) {
+      throw new UsageError(
+        `--resume-from ${name}=${ref}: that is a version of ${dataset.name}, but output ${name} goes to ${output.dataset}; resume from a version of ${output.dataset}`,
+      );
     }
   }
   return runJob(ctx, job, input);

@@ -1,4 +1,5 @@
-import type { JobResult, SpecRunResult } from '../services/jobs.js';
+import type { JobResult } from '../services/jobs.js';
+import type { SpecRunResult } from '../services/job-specs.js';
 import { table } from './table.js';
 
 export function jobResultsText(results: SpecRunResult['jobs']): string {

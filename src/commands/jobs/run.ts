@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { StrataCommand } from '../../ui/base-command.js';
 import { jobFlags } from '../../ui/job-flags.js';
 import { jobResultsText } from '../../ui/job-render.js';
-import { runSpec, type SpecRunResult } from '../../services/jobs.js';
+import { runSpec, type SpecRunResult } from '../../services/job-specs.js';
 
 export default class JobsRun extends StrataCommand<SpecRunResult> {
   static override summary = 'Run the jobs of a spec file: dataset inputs in, synced outputs out as committed versions';
