@@ -52,6 +52,12 @@ export function s3Failure(error: unknown, doing: string, bucket: string, endpoin
       return say(`bucket ${bucket} does not exist at ${where} (NoSuchBucket)`, 'ENOBUCKET');
   }
   const code = e.code ?? name;
+  if (name === 'TimeoutError' || code === 'ETIMEDOUT') {
+    return say(
+      `cannot reach ${where} while ${doing}: no answer in time (${code}); check the endpoint and the network`,
+      'EUNREACHABLE',
+    );
+  }
   if (NETWORK.has(code) || /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|socket hang up|timed? ?out/i.test(e.message ?? '')) {
     return say(`cannot reach ${where} while ${doing}: ${code}; check the endpoint and the network`, 'EUNREACHABLE');
   }

@@ -16,6 +16,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { readAll, type ObjectInfo, type PutOptions, type StorageBackend } from './backend.js';
 import type { S3ProviderConfig } from '../core/model.js';
 import { s3Failure } from './s3-errors.js';
+import { StorageError } from '../core/errors.js';
 import { faultPoint } from '../core/faults.js';
 
 // The SDK warns on every run that its 2027 releases will need Node 22; the lockfile pins it, and
@@ -26,6 +27,17 @@ const MiB = 1024 * 1024;
 /** S3's smallest part (but the last); also the size below which a single PUT is used. */
 const MIN_PART_SIZE = 5 * MiB;
 const DEFAULT_PART_SIZE = 16 * MiB;
+/** verify() as a whole, retries included */
+const VERIFY_DEADLINE_MS = 12_000;
+/**
+ * A connection silent this long (nothing sent, nothing received) fails the attempt, which is then
+ * retried: long enough for a loaded server to store a part, short enough that an endpoint that
+ * accepts connections and never answers fails in about a minute (3 attempts), not never.
+ * STRATA_S3_IDLE_TIMEOUT_MS overrides it (tests).
+ */
+const IDLE_TIMEOUT_MS = 20_000;
+/** the SDK's standard-mode default: retries with backoff for throttling, 5xx and dropped connections */
+const MAX_ATTEMPTS = 3;
 
 /** An S3-compatible bucket (AWS, Ceph RGW, MinIO, Garage, Exoscale …), under an optional prefix. */
 export class S3Backend implements StorageBackend {
@@ -56,10 +68,13 @@ export class S3Backend implements StorageBackend {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       retryMode: 'standard',
-      maxAttempts: 4,
+      maxAttempts: MAX_ATTEMPTS,
       requestHandler: new NodeHttpHandler({
         connectionTimeout: 4000,
-        requestTimeout: 60_000,
+        // socketTimeout is the idle timeout that fails a request. (requestTimeout, in this
+        // @smithy/node-http-handler, only prints a warning to the console unless told to throw,
+        // and would also cut off a slow but healthy upload of a large part.)
+        socketTimeout: Number(env.STRATA_S3_IDLE_TIMEOUT_MS) || IDLE_TIMEOUT_MS,
         httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 256 }),
         httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 256 }),
       }),
@@ -236,11 +251,24 @@ export class S3Backend implements StorageBackend {
     }
   }
 
-  /** ListObjectsV2 rather than HeadBucket: its error bodies say which credential is wrong. */
+  /**
+   * ListObjectsV2 rather than HeadBucket: its error bodies say which credential is wrong. Bounded
+   * as a whole (retries included), so an endpoint that accepts connections and never answers fails
+   * in seconds too.
+   */
   async verify(): Promise<void> {
+    const deadline = AbortSignal.timeout(VERIFY_DEADLINE_MS);
     try {
-      await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix, MaxKeys: 1 }));
+      await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix, MaxKeys: 1 }), {
+        abortSignal: deadline,
+      });
     } catch (error) {
+      if (deadline.aborted) {
+        throw new StorageError(
+          `cannot reach ${this.config.endpoint ?? 'AWS S3'} while checking the bucket: no answer within ${VERIFY_DEADLINE_MS / 1000} s; check the endpoint and the network`,
+          { cause: error, code: 'EUNREACHABLE' },
+        );
+      }
       throw this.fail(error, 'checking the bucket');
     }
   }
