@@ -16,6 +16,9 @@ export interface LeanTarget {
   /** custom endpoint (path-style addressing); undefined: AWS, virtual-hosted */
   endpoint?: string;
   credentials: () => Promise<LeanCredentials>;
+  /** a connection silent this long fails the attempt */
+  idleTimeoutMs: number;
+  maxAttempts: number;
 }
 
 export interface LeanResponse {
@@ -36,7 +39,6 @@ export class LeanS3Error extends Error {
 
 const RETRYABLE_STATUS = new Set([500, 502, 503, 504]);
 const RETRYABLE_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED', 'EAI_AGAIN']);
-const MAX_ATTEMPTS = 4;
 
 /**
  * The object data path (GET, HEAD, single PUT) without the SDK's middleware stack: SigV4 over a
@@ -56,7 +58,7 @@ export class LeanS3 {
     this.host = url.host;
     const path = url.pathname.replace(/\/+$/, '');
     this.basePath = target.endpoint ? `${path}/${encodePath(target.bucket)}` : path;
-    const options = { keepAlive: true, maxSockets: 256, timeout: 60_000 };
+    const options = { keepAlive: true, maxSockets: 256 };
     this.agent = this.secure ? new HttpsAgent(options) : new HttpAgent(options);
   }
 
@@ -89,10 +91,10 @@ export class LeanS3 {
           return response;
         }
         const error = await errorOf(response, method);
-        if (!RETRYABLE_STATUS.has(response.status) || attempt >= MAX_ATTEMPTS) throw error;
+        if (!RETRYABLE_STATUS.has(response.status) || attempt >= this.target.maxAttempts) throw error;
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code ?? '';
-        if (error instanceof LeanS3Error || !RETRYABLE_CODES.has(code) || attempt >= MAX_ATTEMPTS) throw error;
+        if (error instanceof LeanS3Error || !RETRYABLE_CODES.has(code) || attempt >= this.target.maxAttempts) throw error;
       }
       await sleep(Math.min(2000, 100 * 2 ** attempt) * (0.5 + Math.random()), undefined, { signal: options.signal });
     }
@@ -124,7 +126,9 @@ export class LeanS3 {
         },
         (res) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }),
       );
-      req.setTimeout(60_000, () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })));
+      req.setTimeout(this.target.idleTimeoutMs, () =>
+        req.destroy(Object.assign(new Error('no answer in time'), { code: 'ETIMEDOUT' })),
+      );
       req.once('error', reject);
       req.end(options.body);
     });

@@ -4,11 +4,8 @@ import type { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
-  PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -16,6 +13,8 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { readAll, type ObjectInfo, type PutOptions, type StorageBackend } from './backend.js';
 import type { S3ProviderConfig } from '../core/model.js';
 import { s3Failure } from './s3-errors.js';
+import { LeanS3 } from './s3-lean.js';
+import { sha256Hex } from '../transfer/hash.js';
 import { StorageError } from '../core/errors.js';
 import { faultPoint } from '../core/faults.js';
 
@@ -42,6 +41,8 @@ const MAX_ATTEMPTS = 3;
 /** An S3-compatible bucket (AWS, Ceph RGW, MinIO, Garage, Exoscale …), under an optional prefix. */
 export class S3Backend implements StorageBackend {
   private readonly client: S3Client;
+  /** GET, HEAD and single PUTs: the hot path with many small files (see s3-lean.ts) */
+  private readonly lean: LeanS3;
   private readonly bucket: string;
   private readonly prefix: string;
   private readonly partSize: number;
@@ -79,6 +80,15 @@ export class S3Backend implements StorageBackend {
         httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 256 }),
       }),
     });
+    this.lean = new LeanS3({
+      bucket: config.bucket,
+      region: config.region,
+      endpoint: config.endpoint,
+      idleTimeoutMs: Number(env.STRATA_S3_IDLE_TIMEOUT_MS) || IDLE_TIMEOUT_MS,
+      maxAttempts: MAX_ATTEMPTS,
+      // The SDK resolves (and refreshes) credentials from keys, the environment chain or a profile.
+      credentials: () => this.client.config.credentials(),
+    });
   }
 
   get location(): string {
@@ -95,11 +105,6 @@ export class S3Backend implements StorageBackend {
 
   async put(key: string, body: Buffer | Readable, options: PutOptions = {}): Promise<{ etag: string }> {
     const size = Buffer.isBuffer(body) ? body.length : options.size;
-    const conditions = {
-      ...(options.ifNoneMatch ? { IfNoneMatch: '*' } : {}),
-      // Ceph RGW 16 matches If-Match only against the ETag without its quotes.
-      ...(options.ifMatch !== undefined ? { IfMatch: unquote(options.ifMatch) } : {}),
-    };
     const conditional = options.ifNoneMatch === true || options.ifMatch !== undefined;
     try {
       // A conditional write is always one PUT (S3 takes up to 5 GiB so): a multipart upload
@@ -107,18 +112,22 @@ export class S3Backend implements StorageBackend {
       if (conditional && size === undefined) body = await readAll(body as Readable);
       const length = Buffer.isBuffer(body) ? body.length : size;
       if (length !== undefined && (conditional || length < this.partSize)) {
-        const out = await this.client.send(
-          new PutObjectCommand({
-            Bucket: this.bucket,
-            Key: this.key(key),
-            Body: body,
-            ContentLength: length,
-            ContentType: options.contentType,
-            ...conditions,
-          }),
-          { abortSignal: options.signal },
-        );
-        return { etag: unquote(out.ETag) };
+        const bytes = Buffer.isBuffer(body) ? body : await readAll(body);
+        const headers: Record<string, string> = {
+          ...(options.contentType ? { 'content-type': options.contentType } : {}),
+          ...(options.ifNoneMatch ? { 'if-none-match': '*' } : {}),
+          // Ceph RGW 16 matches If-Match only against the ETag without its quotes.
+          ...(options.ifMatch !== undefined ? { 'if-match': unquote(options.ifMatch) } : {}),
+        };
+        // A signed payload hash makes the server check every byte it received.
+        const out = await this.lean.send('PUT', this.key(key), {
+          headers,
+          body: bytes,
+          payloadSha256: options.sha256 ?? sha256Hex(bytes),
+          signal: options.signal,
+        });
+        out.body.resume();
+        return { etag: unquote(String(out.headers.etag ?? '')) };
       }
       return await this.multipart(key, body, options);
     } catch (error) {
@@ -164,15 +173,11 @@ export class S3Backend implements StorageBackend {
 
   async get(key: string, range?: { start: number; end: number }, signal?: AbortSignal): Promise<Readable> {
     try {
-      const out = await this.client.send(
-        new GetObjectCommand({
-          Bucket: this.bucket,
-          Key: this.key(key),
-          ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
-        }),
-        { abortSignal: signal },
-      );
-      return out.Body as Readable;
+      const out = await this.lean.send('GET', this.key(key), {
+        headers: range ? { range: `bytes=${range.start}-${range.end}` } : {},
+        signal,
+      });
+      return out.body;
     } catch (error) {
       throw this.fail(error, `reading ${key}`);
     }
@@ -180,22 +185,22 @@ export class S3Backend implements StorageBackend {
 
   async head(key: string): Promise<ObjectInfo | undefined> {
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
-      return {
-        key,
-        size: out.ContentLength ?? 0,
-        etag: unquote(out.ETag),
-        lastModified: out.LastModified ?? new Date(0),
-      };
-    } catch (error) {
-      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      // A HEAD answer has no body to say why: a 404 may be a missing bucket rather than a missing
-      // key, and a 403 a wrong secret or an unknown key. Ask the bucket once to tell them apart.
-      if (status === 404 && (error as { name?: string }).name !== 'NoSuchBucket') {
+      const out = await this.lean.send('HEAD', this.key(key), { accept: [404] });
+      if (out.status === 404) {
+        // A HEAD answer has no body to say why: a 404 may be a missing bucket rather than a
+        // missing key. Ask the bucket once to tell them apart.
         await this.bucketExists();
         return undefined;
       }
-      if (status === 403) await this.verify();
+      return {
+        key,
+        size: Number(out.headers['content-length'] ?? 0),
+        etag: unquote(String(out.headers.etag ?? '')),
+        lastModified: new Date(String(out.headers['last-modified'] ?? 0)),
+      };
+    } catch (error) {
+      // Nor does a 403 say whether the secret is wrong or the key unknown: the listing does.
+      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 403) await this.verify();
       throw this.fail(error, `reading ${key}`);
     }
   }
@@ -274,6 +279,7 @@ export class S3Backend implements StorageBackend {
   }
 
   close(): void {
+    this.lean.close();
     this.client.destroy();
   }
 }
