@@ -1,9 +1,8 @@
 import { createWriteStream } from 'node:fs';
-import { chmod, lstat, mkdir, rename, unlink } from 'node:fs/promises';
+import { chmod, lstat, rename, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import pLimit from 'p-limit';
 import type { FileEntry } from '../core/model.js';
 import { IntegrityError, UsageError } from '../core/errors.js';
 import { checkManifestPath } from '../core/paths-in-manifest.js';
@@ -11,6 +10,8 @@ import { setMtimeMs } from '../core/mtime.js';
 import type { StorageBackend } from '../storage/backend.js';
 import { blobKey } from '../storage/keys.js';
 import { HashingStream } from './hash.js';
+import { forEachLimited } from './concurrency.js';
+import { SafeDirs } from '../core/safe-dirs.js';
 import type { ProgressSink } from './progress.js';
 
 export interface GetPlan {
@@ -37,32 +38,20 @@ export async function getFiles(plan: GetPlan): Promise<GetSummary> {
   const started = performance.now();
   const summary: GetSummary = { files: 0, bytes: 0, seconds: 0 };
   const dirs = new SafeDirs(plan.target);
-  const limit = pLimit(plan.concurrency);
   const files = [...plan.files];
   for (const file of files) {
     const problem = checkManifestPath(file.path);
     if (problem)
       throw new IntegrityError(`refusing manifest path "${file.path}": ${problem}; nothing was written`, 'EUNSAFEPATH');
   }
-  const tasks: Promise<void>[] = [];
-  for (const file of files) {
-    tasks.push(
-      limit(async () => {
-        plan.signal?.throwIfAborted();
-        const destination = join(plan.target, ...file.path.split('/'));
-        await dirs.ensure(file.path.split('/').slice(0, -1));
-        await fetchVerified(plan.backend, file, destination, plan.signal);
-        summary.files += 1;
-        summary.bytes += file.size;
-        plan.progress?.advance(1, file.size);
-      }),
-    );
-  }
-  try {
-    await Promise.all(tasks);
-  } finally {
-    limit.clearQueue();
-  }
+  await forEachLimited(files, plan.concurrency, async (file) => {
+    plan.signal?.throwIfAborted();
+    await dirs.parentsOf(file.path);
+    await fetchVerified(plan.backend, file, join(plan.target, ...file.path.split('/')), plan.signal);
+    summary.files += 1;
+    summary.bytes += file.size;
+    plan.progress?.advance(1, file.size);
+  });
   summary.seconds = (performance.now() - started) / 1000;
   return summary;
 }
@@ -99,41 +88,5 @@ export async function fetchVerified(
     await rename(temp, destination);
   } finally {
     await unlink(temp).catch(() => undefined);
-  }
-}
-
-/** Creates directories under a root, refusing to pass through symlinks or files. */
-class SafeDirs {
-  private readonly made = new Map<string, Promise<void>>();
-
-  constructor(private readonly root: string) {}
-
-  async ensure(segments: string[]): Promise<void> {
-    await mkdir(this.root, { recursive: true });
-    for (let i = 1; i <= segments.length; i++) await this.one(segments.slice(0, i).join('/'));
-  }
-
-  private one(relative: string): Promise<void> {
-    let pending = this.made.get(relative);
-    if (!pending) {
-      pending = (async () => {
-        const path = join(this.root, ...relative.split('/'));
-        const info = await lstat(path).catch(() => undefined);
-        if (info?.isSymbolicLink()) {
-          throw new IntegrityError(
-            `refusing to write through symlink ${path}: it could lead outside the target`,
-            'EUNSAFEPATH',
-          );
-        }
-        if (info && !info.isDirectory())
-          throw new UsageError(`cannot write under ${path}: it is not a directory`, 'EPATH');
-        if (!info)
-          await mkdir(path).catch((error: NodeJS.ErrnoException) => {
-            if (error.code !== 'EEXIST') throw error;
-          });
-      })();
-      this.made.set(relative, pending);
-    }
-    return pending;
   }
 }

@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import pLimit from 'p-limit';
 import type { FileQueries } from '../catalog/files.js';
 import type { FileEntry } from '../core/model.js';
 import { IntegrityError, PreconditionFailedError } from '../core/errors.js';
@@ -10,6 +9,7 @@ import type { StorageBackend } from '../storage/backend.js';
 import { blobKey } from '../storage/keys.js';
 import { HashingStream, hashFile, sha256Hex } from './hash.js';
 import { listBlobs } from './presence.js';
+import { forEachLimited } from './concurrency.js';
 import type { SourceFile } from './walk.js';
 import type { ProgressSink } from './progress.js';
 
@@ -62,7 +62,6 @@ export async function putFiles(plan: PutPlan): Promise<PutSummary> {
     faultPoint('put:after-batch');
   };
 
-  const limit = pLimit(plan.concurrency);
   const knownInRun = new Set<string>();
   const storeOne = async (source: SourceFile): Promise<void> => {
     plan.signal?.throwIfAborted();
@@ -78,9 +77,8 @@ export async function putFiles(plan: PutPlan): Promise<PutSummary> {
     if (pending.length >= FLUSH_FILES || Date.now() - lastFlush >= FLUSH_MS) flush();
   };
   try {
-    await Promise.all(plan.sources.map((s) => limit(() => storeOne(s))));
+    await forEachLimited(plan.sources, plan.concurrency, storeOne);
   } finally {
-    limit.clearQueue();
     flush();
   }
   summary.seconds = (performance.now() - started) / 1000;
