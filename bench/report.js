@@ -1,0 +1,102 @@
+// Medians, the acceptance figures of issues 4 and 5, and the printed table.
+
+export const WORKLOADS = [
+  'W1 put',
+  'W1 get',
+  'W2 put',
+  'W2 get',
+  'W3 put',
+  'W4 cold',
+  'W4 warm default',
+  'W4 warm hardlink',
+  'W5 put (100k files)',
+  'RSS W1 put (10k files)',
+  'RSS W5 put (100k files)',
+];
+const TOOLS = ['strata', 'rclone', 'aws-cli', 'cp -r', 'cp -al'];
+
+/** Each limit is on Strata's median in that workload, as a ratio to a peer's median (or MB for RSS). */
+export const ACCEPTANCE = [
+  { workload: 'W1 put', vs: ['W1 put', 'rclone'], max: 1.0 },
+  { workload: 'W1 get', vs: ['W1 get', 'rclone'], max: 1.0 },
+  { workload: 'W2 put', vs: ['W2 put', 'aws-cli'], max: 1.1 },
+  { workload: 'W2 get', vs: ['W2 get', 'aws-cli'], max: 1.1 },
+  { workload: 'W3 put', vs: ['W1 put', 'strata'], max: 0.05 },
+  { workload: 'W4 cold', vs: ['W4 cold', 'rclone'], max: 1.0 },
+  { workload: 'W4 warm default', vs: ['W4 warm default', 'cp -r'], max: 1.5 },
+  { workload: 'W4 warm hardlink', vs: ['W4 warm hardlink', 'cp -al'], max: 3.0 },
+  { workload: 'RSS W1 put (10k files)', maxMB: 300 },
+  { workload: 'RSS W5 put (100k files)', maxMB: 300 },
+];
+
+export function median(values) {
+  const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const mid = v.length >> 1;
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+/** runs: [{workload, tool, rep, seconds, rssMB?}] → [{workload, tool, n, median, unit, values, max?}]. */
+export function summarize(runs) {
+  const out = [];
+  for (const workload of WORKLOADS) {
+    for (const tool of TOOLS) {
+      const mine = runs.filter((r) => r.workload === workload && r.tool === tool);
+      if (mine.length === 0) continue;
+      const rss = workload.startsWith('RSS');
+      const values = mine.map((r) => (rss ? r.rssMB : r.seconds));
+      const row = { workload, tool, n: values.length, unit: rss ? 'MB' : 's', values, median: median(values) };
+      if (rss) row.max = Math.max(...values.filter(Number.isFinite));
+      out.push(row);
+    }
+  }
+  return out;
+}
+
+export function judge(medians) {
+  const find = (w, t) => medians.find((m) => m.workload === w && m.tool === t);
+  const verdicts = [];
+  for (const a of ACCEPTANCE) {
+    const mine = find(a.workload, 'strata');
+    if (!mine) continue;
+    if (a.maxMB !== undefined) {
+      const value = Number.isFinite(mine.max) ? mine.max : null;
+      const pass = value !== null && value <= a.maxMB;
+      verdicts.push({ workload: a.workload, value, limit: `≤ ${a.maxMB} MB (peak of ${mine.n})`, pass });
+      continue;
+    }
+    const peer = find(...a.vs);
+    const ratio = mine.median !== null && peer?.median ? mine.median / peer.median : null;
+    const peerName = a.vs[0] === a.workload ? a.vs[1] : `${a.vs[1]} ${a.vs[0]}`;
+    verdicts.push({
+      workload: a.workload,
+      peer: peerName,
+      ratio,
+      limit: `≤ ${a.max.toFixed(a.max < 0.1 ? 2 : 1)}×`,
+      pass: ratio === null ? null : ratio <= a.max,
+    });
+  }
+  return verdicts;
+}
+
+export function table(medians, verdicts) {
+  const head = ['workload', 'tool', 'median', 'n', 'ratio to peer', 'target', 'result'];
+  const rows = medians.map((m) => {
+    const v = m.tool === 'strata' ? verdicts.find((x) => x.workload === m.workload) : undefined;
+    const med = m.median === null ? '—' : m.unit === 's' ? `${m.median.toFixed(2)} s` : `${m.median.toFixed(0)} MB`;
+    let ratio = '';
+    if (v?.peer) ratio = v.ratio === null ? `— (no ${v.peer})` : `${v.ratio.toFixed(2)}× ${v.peer}`;
+    if (v && v.value !== undefined) ratio = v.value === null ? '—' : `peak ${v.value.toFixed(0)} MB`;
+    const result = !v ? '' : v.pass === null ? 'n/a' : v.pass ? 'PASS' : 'FAIL';
+    return [m.workload, m.tool, med, String(m.n), ratio, v?.limit ?? '', result];
+  });
+  const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const fmt = (r) => r.map((c, i) => (i === 2 || i === 3 ? c.padStart(width[i]) : c.padEnd(width[i]))).join('  ');
+  const lines = [fmt(head), width.map((w) => '-'.repeat(w)).join('  ')];
+  let last = '';
+  for (const r of rows) {
+    lines.push(fmt(r[0] === last ? ['', ...r.slice(1)] : r).trimEnd());
+    last = r[0];
+  }
+  return lines.join('\n');
+}

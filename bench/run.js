@@ -1,0 +1,240 @@
+#!/usr/bin/env node
+// `npm run bench`: Strata against rclone and aws-cli on one throwaway Ceph RGW (issues 4 and 5).
+//   node bench/run.js [--reps N] [--only W1,W2,W3,W4,RSS] [--rss100k] [--quick]
+// Prints a table of medians and ratios with the acceptance figures checked, and writes every raw
+// timing to bench/results/<ISO time>.json. See bench/README.md.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { DATA_DIR, ensureW1, ensureW2, ensureW3, ensureW5 } from './gen.js';
+import { REPO, ensureGnuTime, killChildren, snapshotStrata, startServer, stopServer } from './proc.js';
+import { Tools } from './tools.js';
+import { bigFile, copyRefs, peerW1, strataW1, strataW5 } from './workloads.js';
+import { judge, summarize, table } from './report.js';
+
+const USAGE = `usage: node bench/run.js [--reps N] [--only W1,W2,W3,W4,RSS] [--rss100k] [--quick]
+  --reps N     repetitions per workload, medians reported (default 3)
+  --only LIST  workloads to run: W1 (put, get), W2 (1 GiB put, get), W3 (1 % changed put + diff),
+               W4 (cold and warm materialization), RSS (peak RSS of the put at 10k and 100k files)
+  --rss100k    also measure the put's peak RSS at 100,000 files (slow; part of --only RSS)
+  --quick      smoke run: 1 repetition and a 256 MiB W2 (unless --reps is given)
+  env S3_SERVER_MEMSTORE_BYTES: the server's RAM store (default 10 GiB)`;
+
+function parseArgs(argv) {
+  const o = { reps: 3, only: null, rss100k: false, quick: false };
+  let repsGiven = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => argv[++i] ?? fail(`${a} needs a value`);
+    if (a === '--reps') [o.reps, repsGiven] = [Number(value()), true];
+    else if (a.startsWith('--reps=')) [o.reps, repsGiven] = [Number(a.slice(7)), true];
+    else if (a === '--only') o.only = value();
+    else if (a.startsWith('--only=')) o.only = a.slice(7);
+    else if (a === '--rss100k') o.rss100k = true;
+    else if (a === '--quick') o.quick = true;
+    else if (a === '--help' || a === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else fail(`unknown argument ${a}`);
+  }
+  if (o.quick && !repsGiven) o.reps = 1;
+  if (!Number.isInteger(o.reps) || o.reps < 1) fail('--reps wants a whole number ≥ 1');
+  const names = (o.only ?? 'W1,W2,W3,W4')
+    .toUpperCase()
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const n of names) if (!['W1', 'W2', 'W3', 'W4', 'RSS', 'W5'].includes(n)) fail(`unknown workload ${n}`);
+  const has = (n) => names.includes(n);
+  o.sel = {
+    W1: has('W1'),
+    W2: has('W2'),
+    W3: has('W3'),
+    W4: has('W4'),
+    RSS10k: has('RSS') || has('W1'),
+    RSS100k: has('RSS') || has('W5') || o.rss100k,
+  };
+  o.w2Bytes = o.quick ? 256 * 2 ** 20 : 2 ** 30;
+  return o;
+}
+
+function fail(message) {
+  console.error(`bench: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+const t0 = Date.now();
+const LOAD_START = loadavg(); // other work on the machine shares its CPUs and disk: worth knowing
+const log = (m) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${m}`);
+const opts = parseArgs(process.argv.slice(2));
+const runDir = join(DATA_DIR, `.run-${process.pid}`); // same filesystem as the trees: cp -al and hardlinks work
+let serverBase = null;
+
+/** Stop what this run started: children's process groups, the server, the scratch directory. */
+function cleanup() {
+  killChildren();
+  if (serverBase) stopServer(serverBase);
+  serverBase = null;
+  rmSync(runDir, { recursive: true, force: true });
+}
+for (const [sig, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+]) {
+  process.on(sig, () => {
+    console.error(`\nbench: ${sig}: stopping children and the S3 server`);
+    cleanup();
+    process.exit(code);
+  });
+}
+
+/** Scratch directories of earlier runs that were killed outright (their pid is gone). */
+function removeStaleRuns() {
+  if (!existsSync(DATA_DIR)) return;
+  for (const name of readdirSync(DATA_DIR)) {
+    const m = /^\.run-(\d+)$/.exec(name) ?? /^.+\.tmp-(\d+)$/.exec(name);
+    if (!m || Number(m[1]) === process.pid) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch {
+      rmSync(join(DATA_DIR, name), { recursive: true, force: true });
+    }
+  }
+}
+
+function versionOf(cmd, args) {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+      .trim()
+      .split('\n')[0];
+  } catch (e) {
+    return `unknown (${e.message.split('\n')[0]})`;
+  }
+}
+
+async function main() {
+  const { sel } = opts;
+  log(
+    `workloads: ${Object.keys(sel)
+      .filter((k) => sel[k])
+      .join(', ')}; ${opts.reps} repetition(s)${opts.quick ? ' (quick)' : ''}`,
+  );
+  ensureGnuTime(log);
+  removeStaleRuns();
+  const data = {};
+  if (sel.W1 || sel.W3 || sel.W4 || sel.RSS10k) data.W1 = await ensureW1(log);
+  if (sel.W3) data.W3 = await ensureW3(log);
+  if (sel.W2) data.W2 = await ensureW2(opts.w2Bytes, log);
+  if (sel.RSS100k) data.W5 = await ensureW5(log);
+  for (const d of Object.values(data))
+    log(`${d.name}: ${d.files} file(s), ${(d.bytes / 1e6).toFixed(1)} MB in ${d.dir}`);
+
+  mkdirSync(runDir, { recursive: true });
+  const strataBin = snapshotStrata(join(runDir, 'strata'), log);
+  log(`Strata: a copy of the built CLI (dist/ as of now) in ${join(runDir, 'strata')}`);
+  const memBytes = Number(process.env.S3_SERVER_MEMSTORE_BYTES) || 10 * 2 ** 30;
+  serverBase = mkdtempSync(join(tmpdir(), 'strata-bench-s3-'));
+  log(`starting Ceph RGW (memstore ${(memBytes / 2 ** 30).toFixed(1)} GiB) in ${serverBase}`);
+  const server = await startServer(serverBase, memBytes);
+  log(`S3 endpoint ${server.endpoint}`);
+
+  const runs = [];
+  const checks = [];
+  const failures = [];
+  const ctx = {
+    tools: new Tools(server, runDir, strataBin),
+    runDir,
+    data,
+    sel,
+    rec(workload, tool, rep, seconds, extra = {}) {
+      runs.push({ workload, tool, rep, seconds, ...extra });
+      const what = seconds === null ? `${extra.rssMB?.toFixed(0)} MB peak RSS` : `${seconds.toFixed(2)} s`;
+      log(`rep ${rep} ${workload} ${tool}: ${what}`);
+    },
+    check(name, ok, detail) {
+      checks.push({ name, ok, detail });
+      log(`${ok ? 'OK  ' : 'FAIL'} ${name} (${detail})`);
+    },
+  };
+  const step = async (rep, label, fn) => {
+    try {
+      await fn();
+    } catch (e) {
+      failures.push({ rep, step: label, command: e.line ?? null, error: e.message });
+      log(`FAIL rep ${rep} ${label}: ${e.message}`);
+    }
+  };
+
+  for (let rep = 1; rep <= opts.reps; rep++) {
+    log(`--- repetition ${rep} of ${opts.reps}`);
+    if (sel.W1 || sel.W3 || sel.W4 || sel.RSS10k) await step(rep, 'strata W1/W3/W4', () => strataW1(ctx, rep));
+    if (sel.W1 || sel.W4) await step(rep, 'rclone W1', () => peerW1(ctx, rep, 'rclone'));
+    if (sel.W1) await step(rep, 'aws-cli W1', () => peerW1(ctx, rep, 'aws-cli'));
+    if (sel.W4) await step(rep, 'cp W1', () => copyRefs(ctx, rep));
+    if (sel.W2)
+      for (const tool of ['strata', 'rclone', 'aws-cli']) await step(rep, `${tool} W2`, () => bigFile(ctx, rep, tool));
+    if (sel.RSS100k) await step(rep, 'strata W5', () => strataW5(ctx, rep));
+  }
+
+  const medians = summarize(runs);
+  const verdicts = judge(medians);
+  const totalSeconds = (Date.now() - t0) / 1000;
+  console.log(`\nStrata vs rclone ${PEERS.rclone} / aws-cli ${PEERS.aws}, ${opts.reps} repetition(s), medians:`);
+  for (const d of Object.values(data)) console.log(`  ${d.name}: ${d.files} file(s), ${(d.bytes / 1e6).toFixed(1)} MB`);
+  const load = (l) => l.map((x) => x.toFixed(1)).join(' ');
+  console.log(`  load average at start ${load(LOAD_START)}, at end ${load(loadavg())} (${cpus().length} CPUs)`);
+  console.log(`\n${table(medians, verdicts)}\n`);
+  const bad = checks.filter((c) => !c.ok);
+  console.log(`checks: ${checks.length - bad.length} OK, ${bad.length} FAIL`);
+  for (const c of checks)
+    if (/bytes stored|uploads only|diff/.test(c.name) || !c.ok) console.log(`  ${c.ok ? 'OK  ' : 'FAIL'} ${c.name}`);
+  for (const f of failures) console.log(`FAILED STEP rep ${f.rep} ${f.step}:\n  ${f.error.split('\n').join('\n  ')}`);
+
+  const resultsDir = join(REPO, 'bench/results');
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `${new Date(t0).toISOString().replace(/:/g, '-')}.json`);
+  const environment = {
+    node: process.version,
+    rclone: PEERS.rclone,
+    aws: PEERS.aws,
+    cpus: cpus().length,
+    memGiB: +(totalmem() / 2 ** 30).toFixed(1),
+    loadAverageStart: LOAD_START,
+    loadAverageEnd: loadavg(),
+    strataCommit: versionOf('git', ['-C', REPO, 'rev-parse', 'HEAD']),
+    srcModified: versionOf('git', ['-C', REPO, 'status', '--porcelain', 'src']) !== '',
+  };
+  const json = {
+    startedAt: new Date(t0).toISOString(),
+    finishedAt: new Date().toISOString(),
+    totalSeconds,
+    argv: process.argv.slice(2),
+    options: opts,
+    environment,
+    server: { endpoint: server.endpoint, memstoreBytes: memBytes },
+    data,
+    runs,
+    medians,
+    acceptance: verdicts,
+    checks,
+    failures,
+  };
+  writeFileSync(file, JSON.stringify(json, null, 2) + '\n');
+  log(`results: ${file}`);
+  log(`total ${totalSeconds.toFixed(0)} s`);
+  return failures.length === 0 && bad.length === 0;
+}
+
+const PEERS = { rclone: versionOf('rclone', ['version']), aws: versionOf('aws', ['--version']) };
+main()
+  .then((ok) => {
+    cleanup();
+    process.exitCode = ok ? 0 : 1;
+  })
+  .catch((e) => {
+    console.error(`bench: ${e.stack ?? e}`);
+    cleanup();
+    process.exitCode = 1;
+  });
