@@ -1,5 +1,7 @@
 import { mkdir } from 'node:fs/promises';
-import type { AppContext } from './context.js';
+import { LOCAL_PROVIDER_NAME, type AppContext } from './context.js';
+import type { Dataset } from '../core/model.js';
+import { syncProvider } from './sync.js';
 import { NotFoundError } from '../core/errors.js';
 import type { OutputSpec } from '../jobs/spec.js';
 import { materialize } from '../cache/materialize.js';
@@ -41,6 +43,22 @@ export function checkOutput(ctx: AppContext, spec: OutputSpec): void {
 }
 
 /**
+ * The output's dataset: from the catalog, or — on a remote provider, where a teammate or an
+ * earlier pod may have made it — from the bucket, before concluding that it must be created.
+ */
+async function findOrSync(ctx: AppContext, spec: OutputSpec): Promise<Dataset> {
+  try {
+    return findDataset(ctx, spec.dataset);
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) throw error;
+    const provider = findProvider(ctx, spec.storageProviderId ?? LOCAL_PROVIDER_NAME);
+    if (provider.type !== 's3') throw error;
+    await syncProvider(ctx, provider);
+    return findDataset(ctx, spec.dataset);
+  }
+}
+
+/**
  * Opens the uncommitted version an output is synced into (creating its dataset when there is
  * none, and saying so) and its directory, empty or holding the files of `from` (a resume).
  */
@@ -53,7 +71,7 @@ export async function prepareOutput(
 ): Promise<PreparedOutput> {
   let datasetId: string;
   try {
-    datasetId = findDataset(ctx, spec.dataset).id;
+    datasetId = (await findOrSync(ctx, spec)).id;
   } catch (error) {
     if (!(error instanceof NotFoundError)) throw error;
     const created = await createDataset(ctx, {
@@ -119,7 +137,12 @@ export async function finishOutput(
     versionId: o.resolved.version.id,
     committed: true,
   });
-  if (o.spec.tag) await setTag(ctx, { id: ref, name: o.spec.tag });
+  if (o.spec.tag) {
+    // Someone may have moved the tag since this catalog last looked: learn where it is first.
+    const provider = findProvider(ctx, o.resolved.dataset.storageProviderId);
+    if (provider.type === 's3') await syncProvider(ctx, provider, o.resolved.dataset.id);
+    await setTag(ctx, { id: ref, name: o.spec.tag });
+  }
   return { name: o.spec.name, ref, committed: true, files, ...(o.spec.tag ? { tag: o.spec.tag } : {}) };
 }
 
