@@ -17,6 +17,8 @@ export interface S3ProviderConfig {
   accessKey?: string;
   secretAccessKey?: string;
   profile?: string;
+  /** false when the server was found to ignore If-None-Match / If-Match */
+  conditionalWrites?: boolean;
 }
 
 export type Provider =

@@ -3,6 +3,7 @@ import type { Provider, S3ProviderConfig } from '../core/model.js';
 import { ConflictError, UsageError } from '../core/errors.js';
 import { newProviderId } from '../core/ids.js';
 import { validateProviderName } from '../core/refs.js';
+import { supportsConditionalWrites } from '../storage/probe.js';
 import { findProvider } from './resolve.js';
 
 /** A provider as shown to a person or a script: secrets masked, never whole. */
@@ -68,7 +69,7 @@ export async function createS3Provider(ctx: AppContext, input: S3ProviderInput):
     config,
     createdAt: new Date().toISOString(),
   };
-  if (input.verify !== false) await verifyProvider(provider, ctx.env);
+  if (input.verify !== false) await verifyProvider(ctx, provider);
   ctx.catalog.providers.insert(provider);
   return viewProvider(provider);
 }
@@ -90,7 +91,7 @@ export async function updateS3Provider(ctx: AppContext, id: string, input: S3Pro
     );
   }
   const updated: Provider = { ...current, name: input.name ?? current.name, config };
-  if (input.verify !== false) await verifyProvider(updated, ctx.env);
+  if (input.verify !== false) await verifyProvider(ctx, updated);
   ctx.catalog.providers.update(updated);
   ctx.catalog.files.forgetProviderBlobs(updated.id);
   return viewProvider(updated);
@@ -112,10 +113,22 @@ export function deleteProvider(ctx: AppContext, id: string): ProviderView {
   return viewProvider(provider);
 }
 
-async function verifyProvider(provider: Provider, env: NodeJS.ProcessEnv): Promise<void> {
-  const backend = await openBackend(provider, env);
+/**
+ * Checks the bucket answers with these credentials, and whether it honours conditional writes
+ * (some S3-compatible servers ignore If-None-Match): where it does not, say so once, here.
+ * Strata then still reads each manifest and tag write back to catch a lost race, but two
+ * writers at the very same moment can both believe they won.
+ */
+async function verifyProvider(ctx: AppContext, provider: Provider): Promise<void> {
+  const backend = await openBackend(provider, ctx.env);
   try {
     await backend.verify();
+    if (provider.type === 's3' && !(await supportsConditionalWrites(backend))) {
+      provider.config.conditionalWrites = false;
+      ctx.reporter.warn(
+        `${backend.location} ignores conditional writes (If-None-Match): tag moves are checked by reading them back, which cannot stop two writers at the same instant`,
+      );
+    }
   } finally {
     backend.close();
   }
