@@ -128,7 +128,12 @@ class Placer {
     const existing = await lstat(destination).catch(() => undefined);
     if (existing?.isDirectory())
       throw new UsageError(`cannot write ${destination}: a directory is in the way`, 'EPATH');
-    if (this.plan.link === 'hardlink') return this.hardlink(file, destination, existing !== undefined);
+    if (this.plan.link === 'hardlink') {
+      if (await this.hardlink(file, destination, existing !== undefined)) return;
+      // A blob another user filled cannot be linked where protected_hardlinks is on (Debian's
+      // default): that file gets a verified copy instead, and the result says so.
+      this.used = 'copy';
+    }
     const temp = join(dirname(destination), `.strata-tmp-${randomBytes(6).toString('hex')}`);
     try {
       if (!(this.reflinkWorks && (await this.reflink(file, temp)))) await this.copy(file, temp);
@@ -140,15 +145,24 @@ class Placer {
     }
   }
 
-  private async hardlink(file: FileEntry, destination: string, replace: boolean): Promise<void> {
+  /** true when linked; false when the kernel refuses to link another user's file (EPERM). */
+  private async hardlink(file: FileEntry, destination: string, replace: boolean): Promise<boolean> {
     if (replace) await unlink(destination);
     const blob = this.plan.cache.blobPath(file.sha256);
+    const linked = async (): Promise<boolean> =>
+      link(blob, destination).then(
+        () => true,
+        (error: NodeJS.ErrnoException) => {
+          if (error.code === 'EPERM') return false;
+          throw error;
+        },
+      );
     try {
-      await link(blob, destination);
+      return await linked();
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       await this.refill(file.sha256); // evicted between our check and now
-      await link(blob, destination);
+      return linked();
     }
   }
 

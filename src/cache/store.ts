@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { appendFile, chmod, link, mkdir, readFile, stat, unlink } from 'node:fs/promises';
+import { appendFile, chmod, link, mkdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -12,6 +12,8 @@ import { HashingStream } from '../transfer/hash.js';
 const DIR_MODE = 0o2775;
 /** Blobs never change once there. */
 const BLOB_MODE = 0o444;
+/** The hit and miss counters: every user of a shared cache appends to them. */
+const STATS_MODE = 0o664;
 
 export interface CacheStats {
   hits: number;
@@ -75,8 +77,11 @@ export class CacheStore {
       await chmod(temp, BLOB_MODE);
       const final = this.blobPath(sha256);
       await this.ensureDir(dirname(final));
-      await link(temp, final).catch((error: NodeJS.ErrnoException) => {
+      await link(temp, final).catch(async (error: NodeJS.ErrnoException) => {
         if (error.code !== 'EEXIST') throw error;
+        // Another process filled it first — or a damaged blob of the wrong size is in the way
+        // (why this fill was asked for): replace that one, atomically, with the verified bytes.
+        if ((await this.sizeOf(sha256)) !== size) await rename(temp, final);
       });
     } finally {
       await unlink(temp).catch(() => undefined);
@@ -100,12 +105,20 @@ export class CacheStore {
     await unlink(this.blobPath(sha256)).catch(() => undefined);
   }
 
-  /** Adds to the hit and miss counters (one appended line: safe with many writers). */
+  /**
+   * Adds to the hit and miss counters (one appended line: safe with many writers). The file is
+   * made group-writable as the cache's directories are (its creation mode passes through the
+   * umask), so every user of a shared cache counts; chmod fails harmlessly for a non-owner.
+   */
   async count(stats: CacheStats): Promise<void> {
     if (stats.hits === 0 && stats.misses === 0) return;
-    await appendFile(join(this.dir, 'stats.log'), `${stats.hits} ${stats.misses}\n`, { mode: 0o664 }).catch(
-      () => undefined,
-    );
+    const path = join(this.dir, 'stats.log');
+    try {
+      await appendFile(path, `${stats.hits} ${stats.misses}\n`, { mode: STATS_MODE });
+      if (((await stat(path)).mode & 0o777) !== STATS_MODE) await chmod(path, STATS_MODE);
+    } catch {
+      // counters are best effort: a cache the user may read but not count in still serves
+    }
   }
 
   async readCounts(): Promise<CacheStats> {

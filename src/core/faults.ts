@@ -3,7 +3,7 @@
  * itself with SIGKILL the count-th time (default first) it passes that point, exactly as a
  * power cut or `kill -9` would. Unset, it costs one comparison.
  */
-const [name, count] = (process.env.STRATA_FAULT ?? '').split(':');
+const [, name, count] = /^(.*?)(?::(\d+))?$/.exec(process.env.STRATA_FAULT ?? '')!;
 let remaining = Number(count ?? 1) || 1;
 
 export function faultPoint(point: 'put:after-batch' | 'put:in-transaction' | 'put:multipart-part'): void {

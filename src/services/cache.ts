@@ -13,10 +13,16 @@ import { DEFAULT_CONCURRENCY } from './files.js';
 import { selectFiles } from './file-reads.js';
 import { refreshForRead } from './sync.js';
 
-/** The cache directory: --cache-dir, then STRATA_CACHE_DIR, then config cache.dir, then $STRATA_HOME/cache. */
+/**
+ * The cache directory: --cache-dir, then STRATA_CACHE_DIR, then config cache.dir, then
+ * $STRATA_HOME/cache. An empty STRATA_CACHE_DIR counts as unset (not as the working directory).
+ */
 export function openCache(ctx: AppContext, dir?: string): CacheStore {
   const chosen =
-    dir ?? ctx.env.STRATA_CACHE_DIR ?? readConfig(ctx.paths.config)['cache.dir'] ?? join(ctx.paths.home, 'cache');
+    dir ??
+    (ctx.env.STRATA_CACHE_DIR || undefined) ??
+    readConfig(ctx.paths.config)['cache.dir'] ??
+    join(ctx.paths.home, 'cache');
   return new CacheStore(resolve(chosen));
 }
 
