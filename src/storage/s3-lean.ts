@@ -94,7 +94,8 @@ export class LeanS3 {
         if (!RETRYABLE_STATUS.has(response.status) || attempt >= this.target.maxAttempts) throw error;
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code ?? '';
-        if (error instanceof LeanS3Error || !RETRYABLE_CODES.has(code) || attempt >= this.target.maxAttempts) throw error;
+        if (error instanceof LeanS3Error || !RETRYABLE_CODES.has(code) || attempt >= this.target.maxAttempts)
+          throw error;
       }
       await sleep(Math.min(2000, 100 * 2 ** attempt) * (0.5 + Math.random()), undefined, { signal: options.signal });
     }
