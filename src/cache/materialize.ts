@@ -4,7 +4,8 @@ import { setMtimeMs } from '../core/mtime.js';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import pLimit from 'p-limit';
+import { linkSync } from 'node:fs';
+import { forEachLimited } from '../transfer/concurrency.js';
 import type { FileEntry } from '../core/model.js';
 import { IntegrityError, UsageError } from '../core/errors.js';
 import { checkManifestPath } from '../core/paths-in-manifest.js';
@@ -62,39 +63,62 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
   for (const f of plan.files) blobs.set(f.sha256, f.size);
   const lease = await Lease.take(plan.cache, blobs.keys());
   try {
-    const limit = pLimit(plan.concurrency);
-    const missing: string[] = [];
-    await Promise.all(
-      [...blobs].map(([sha, size]) =>
-        limit(async () => {
-          if ((await plan.cache.sizeOf(sha)) !== size) missing.push(sha);
-        }),
-      ),
-    );
+    // Synchronous stats: on a warm run this loop is most of the work, and promises cost more
+    // than the syscalls.
+    const missing = [...blobs].filter(([sha, size]) => plan.cache.sizeOfSync(sha) !== size).map(([sha]) => sha);
     const pathOf = new Map(plan.files.map((f) => [f.sha256, f.path]));
-    const fill = async (sha: string): Promise<void> => {
+    const fresh = new Set<string>();
+    const fill = async (sha: string): Promise<Buffer | undefined> => {
       try {
-        await plan.cache.fill(sha, blobs.get(sha)!, await plan.fetch(sha, plan.signal), plan.signal);
+        const bytes = await plan.cache.fill(sha, blobs.get(sha)!, await plan.fetch(sha, plan.signal), plan.signal);
+        fresh.add(sha);
+        return bytes;
       } catch (error) {
         if (!(error instanceof IntegrityError)) throw error;
         throw new IntegrityError(`${pathOf.get(sha)}: ${error.message}`, error.code);
       }
     };
-    await Promise.all(missing.map((sha) => limit(() => fill(sha))));
-    await plan.cache.count({ hits: blobs.size - missing.length, misses: missing.length });
-
-    const placer = new Placer(plan, fill);
+    const placer = new Placer(plan, (sha) => fill(sha).then(() => undefined), fresh);
     let bytes = 0;
-    await Promise.all(
-      plan.files.map((file) =>
-        limit(async () => {
-          plan.signal?.throwIfAborted();
-          await placer.place(file);
-          bytes += file.size;
-          plan.progress?.advance(1, file.size);
-        }),
-      ),
-    );
+    const placed = (file: FileEntry): void => {
+      bytes += file.size;
+      plan.progress?.advance(1, file.size);
+    };
+    if (plan.link === 'hardlink') {
+      await forEachLimited(missing, plan.concurrency, async (sha) => void (await fill(sha)));
+      await forEachLimited(placer.hardlinkAll(placed), plan.concurrency, async (file) => {
+        await placer.place(file);
+        placed(file);
+      });
+    } else {
+      // Each missing blob is fetched once, by the first file that needs it, and that file is
+      // written from the bytes in hand; the others copy it from the cache.
+      const fetching = new Map<string, Promise<Buffer | undefined>>();
+      const missingSet = new Set(missing);
+      await forEachLimited(plan.files, plan.concurrency, async (file) => {
+        plan.signal?.throwIfAborted();
+        let inHand: Buffer | undefined;
+        if (missingSet.has(file.sha256)) {
+          const pending = fetching.get(file.sha256);
+          if (pending) {
+            await pending;
+            if (!fresh.has(file.sha256)) return; // its fetch failed: that failure stops the run
+          } else {
+            const started = fill(file.sha256);
+            // Later files of this blob wait on it; a failure is the first file's to report.
+            const settled = started.then(
+              () => undefined,
+              () => undefined,
+            );
+            fetching.set(file.sha256, settled);
+            inHand = await started;
+          }
+        }
+        await placer.place(file, inHand);
+        placed(file);
+      });
+    }
+    await plan.cache.count({ hits: blobs.size - missing.length, misses: missing.length });
     return {
       files: plan.files.length,
       bytes,
@@ -116,32 +140,67 @@ class Placer {
   constructor(
     private readonly plan: MaterializePlan,
     private readonly refill: (sha: string) => Promise<void>,
+    /** blobs fetched and verified by this run: copied without hashing them again */
+    private readonly fresh: ReadonlySet<string>,
   ) {
     this.dirs = new SafeDirs(plan.target);
     this.reflinkWorks = plan.link === 'auto' || plan.link === 'reflink';
     this.used = plan.link;
   }
 
-  async place(file: FileEntry): Promise<void> {
+  /**
+   * The read-only fast path: links every file it can synchronously (a warm hardlink run is
+   * mostly this loop) and returns the files that need the general path (an existing file in
+   * the way, a blob evicted meanwhile, another user's blob the kernel will not let us link).
+   */
+  hardlinkAll(placed: (file: FileEntry) => void): FileEntry[] {
+    const rest: FileEntry[] = [];
+    for (const file of this.plan.files) {
+      this.plan.signal?.throwIfAborted();
+      this.dirs.parentsOfSync(file.path);
+      try {
+        linkSync(this.plan.cache.blobPath(file.sha256), join(this.plan.target, ...file.path.split('/')));
+        placed(file);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'EEXIST' && code !== 'ENOENT' && code !== 'EPERM') throw error;
+        rest.push(file);
+      }
+    }
+    return rest;
+  }
+
+  /** Places one file; `bytes`, when given, are its verified content, just fetched. */
+  async place(file: FileEntry, bytes?: Buffer): Promise<void> {
     await this.dirs.parentsOf(file.path);
     const destination = join(this.plan.target, ...file.path.split('/'));
-    const existing = await lstat(destination).catch(() => undefined);
-    if (existing?.isDirectory())
-      throw new UsageError(`cannot write ${destination}: a directory is in the way`, 'EPATH');
     if (this.plan.link === 'hardlink') {
+      const existing = await lstat(destination).catch(() => undefined);
+      if (existing?.isDirectory())
+        throw new UsageError(`cannot write ${destination}: a directory is in the way`, 'EPATH');
       if (await this.hardlink(file, destination, existing !== undefined)) return;
       // A blob another user filled cannot be linked where protected_hardlinks is on (Debian's
       // default): that file gets a verified copy instead, and the result says so.
       this.used = 'copy';
     }
     const temp = join(dirname(destination), `.strata-tmp-${randomBytes(6).toString('hex')}`);
+    let renamed = false;
     try {
-      if (!(this.reflinkWorks && (await this.reflink(file, temp)))) await this.copy(file, temp);
+      if (bytes) {
+        if (this.used === 'auto') this.used = 'copy';
+        await writeFile(temp, bytes, { mode: 0o600 });
+      } else if (!(this.reflinkWorks && (await this.reflink(file, temp)))) await this.copy(file, temp);
       await chmod(temp, file.mode & 0o7777);
       await setMtimeMs(temp, file.mtimeMs);
-      await rename(temp, destination);
+      await rename(temp, destination).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'EISDIR' || error.code === 'ENOTEMPTY' || error.code === 'EEXIST') {
+          throw new UsageError(`cannot write ${destination}: a directory is in the way`, 'EPATH');
+        }
+        throw error;
+      });
+      renamed = true;
     } finally {
-      await unlink(temp).catch(() => undefined);
+      if (!renamed) await unlink(temp).catch(() => undefined);
     }
   }
 
@@ -193,6 +252,11 @@ class Placer {
   private async copy(file: FileEntry, temp: string): Promise<void> {
     if (this.used === 'auto') this.used = 'copy';
     const cache = this.plan.cache;
+    if (this.fresh.has(file.sha256)) {
+      // verified on its way into the cache moments ago: a kernel copy, no second hash
+      await copyFile(cache.blobPath(file.sha256), temp);
+      return;
+    }
     if (file.size <= READ_WHOLE_LIMIT) {
       let bytes = await cache.readVerified(file.sha256, file.size, sha256Hex);
       if (!bytes) {

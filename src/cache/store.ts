@@ -1,17 +1,19 @@
-import { createWriteStream } from 'node:fs';
-import { appendFile, chmod, link, mkdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { createWriteStream, statSync } from 'node:fs';
+import { appendFile, chmod, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { IntegrityError } from '../core/errors.js';
-import { HashingStream } from '../transfer/hash.js';
+import { HashingStream, sha256Hex } from '../transfer/hash.js';
 
 /** Directories the cache creates: group-writable and setgid, so a team sharing it shares its group. */
 const DIR_MODE = 0o2775;
 /** Blobs never change once there. */
 const BLOB_MODE = 0o444;
+/** Blobs up to this size are received whole in memory (fewer syscalls and no stream machinery). */
+const WHOLE_LIMIT = 8 * 1024 * 1024;
 /** The hit and miss counters: every user of a shared cache appends to them. */
 const STATS_MODE = 0o664;
 
@@ -56,35 +58,55 @@ export class CacheStore {
     }
   }
 
+  sizeOfSync(sha256: string): number | undefined {
+    return statSync(this.blobPath(sha256), { throwIfNoEntry: false })?.size;
+  }
+
   /**
    * Stores a blob from a stream: into a temp file, checked against sha256 and size, made
-   * read-only, then linked into place. Another process filling the same blob at once is fine:
-   * the first link wins and the other copy is dropped.
+   * read-only, then renamed into place, so no reader ever sees a torn file. Another process
+   * filling the same blob at once is fine (the bytes are the same, verified), and so is a damaged
+   * blob in the way (why this fill was asked for): the rename replaces it atomically.
+   * Small blobs are taken whole and returned, so a caller can place them without reading back.
    */
-  async fill(sha256: string, size: number, body: Readable, signal?: AbortSignal): Promise<void> {
+  async fill(sha256: string, size: number, body: Readable, signal?: AbortSignal): Promise<Buffer | undefined> {
     const tmpDir = join(this.dir, 'tmp');
     await this.ensureDir(tmpDir);
     const temp = join(tmpDir, `${sha256.slice(0, 16)}-${this.tag}-${randomBytes(4).toString('hex')}`);
+    const final = this.blobPath(sha256);
+    let placed = false;
     try {
-      const hashing = new HashingStream();
-      await pipeline(body, hashing, createWriteStream(temp, { mode: 0o600 }), { signal });
-      const got = hashing.digest();
-      if (got !== sha256 || hashing.bytes !== size) {
+      let bytes: Buffer | undefined;
+      let got: string;
+      let length: number;
+      if (size <= WHOLE_LIMIT) {
+        const chunks: Buffer[] = [];
+        for await (const chunk of body) {
+          signal?.throwIfAborted();
+          chunks.push(chunk as Buffer);
+        }
+        bytes = Buffer.concat(chunks);
+        got = sha256Hex(bytes);
+        length = bytes.length;
+      } else {
+        const hashing = new HashingStream();
+        await pipeline(body, hashing, createWriteStream(temp, { mode: 0o600 }), { signal });
+        got = hashing.digest();
+        length = hashing.bytes;
+      }
+      if (got !== sha256 || length !== size) {
         throw new IntegrityError(
-          `blob ${sha256} read from storage does not match its sha256 (got ${got}, ${hashing.bytes} of ${size} bytes); it was not cached`,
+          `blob ${sha256} read from storage does not match its sha256 (got ${got}, ${length} of ${size} bytes); it was not cached`,
         );
       }
+      if (bytes) await writeFile(temp, bytes, { mode: BLOB_MODE });
       await chmod(temp, BLOB_MODE);
-      const final = this.blobPath(sha256);
       await this.ensureDir(dirname(final));
-      await link(temp, final).catch(async (error: NodeJS.ErrnoException) => {
-        if (error.code !== 'EEXIST') throw error;
-        // Another process filled it first — or a damaged blob of the wrong size is in the way
-        // (why this fill was asked for): replace that one, atomically, with the verified bytes.
-        if ((await this.sizeOf(sha256)) !== size) await rename(temp, final);
-      });
+      await rename(temp, final);
+      placed = true;
+      return bytes;
     } finally {
-      await unlink(temp).catch(() => undefined);
+      if (!placed) await unlink(temp).catch(() => undefined);
     }
   }
 
