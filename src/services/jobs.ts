@@ -6,14 +6,8 @@ import type { AppContext } from './context.js';
 import { NotFoundError, UsageError } from '../core/errors.js';
 import { newRunId } from '../core/ids.js';
 import type { RunStatus } from '../catalog/runs.js';
-import {
-  DEFAULT_LOG_SYNC_MS,
-  parseExecInput,
-  parseExecOutput,
-  shellQuote,
-  type InputSpec,
-  type JobSpec,
-} from '../jobs/spec.js';
+import { DEFAULT_LOG_SYNC_MS, shellQuote, type InputSpec, type JobSpec } from '../jobs/spec.js';
+import { parseExecInput, parseExecOutput } from '../jobs/exec-args.js';
 import { chooseIsolation, type Isolation, type Mount } from '../jobs/isolation.js';
 import { runProcess, type Syncer } from '../jobs/runner.js';
 import { openCache } from './cache.js';

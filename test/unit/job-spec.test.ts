@@ -1,14 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/core/errors.js';
 import { jobOrder } from '../../src/jobs/dag.js';
-import {
-  DEFAULT_LOG_SYNC_MS,
-  DEFAULT_SYNC_MS,
-  parseExecInput,
-  parseExecOutput,
-  parseSpec,
-  type JobSpec,
-} from '../../src/jobs/spec.js';
+import { DEFAULT_LOG_SYNC_MS, DEFAULT_SYNC_MS, parseSpec, type JobSpec } from '../../src/jobs/spec.js';
+import { parseExecInput, parseExecOutput } from '../../src/jobs/exec-args.js';
 
 const FILE = 'specs/job.yaml';
 
