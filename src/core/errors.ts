@@ -55,7 +55,7 @@ export class StorageError extends StrataError {
 }
 
 export class InterruptedError extends StrataError {
-  constructor(message = 'interrupted') {
+  constructor(message = 'interrupted; what was stored is kept: run the same command again to finish') {
     super(message, 'EINTERRUPTED', ExitCode.interrupted);
   }
 }

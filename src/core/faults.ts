@@ -7,7 +7,8 @@ const [, name, count] = /^(.*?)(?::(\d+))?$/.exec(process.env.STRATA_FAULT ?? ''
 let remaining = Number(count ?? 1) || 1;
 
 export function faultPoint(point: 'put:after-batch' | 'put:in-transaction' | 'put:multipart-part'): void {
-  if (name !== point) return;
+  if (name !== point || remaining <= 0) return;
   remaining -= 1;
-  if (remaining <= 0) process.kill(process.pid, 'SIGKILL');
+  // STRATA_FAULT_SIGNAL=SIGINT stands for Ctrl-C instead of a crash.
+  if (remaining <= 0) process.kill(process.pid, (process.env.STRATA_FAULT_SIGNAL as NodeJS.Signals) || 'SIGKILL');
 }

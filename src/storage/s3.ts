@@ -142,7 +142,7 @@ export class S3Backend implements StorageBackend {
       client: this.client,
       params: { Bucket: this.bucket, Key: this.key(key), Body: body, ContentType: options.contentType },
       partSize: this.partSize,
-      queueSize: 4,
+      queueSize: 8,
       leavePartsOnError: false,
     });
     upload.on('httpUploadProgress', () => faultPoint('put:multipart-part'));

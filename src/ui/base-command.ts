@@ -3,6 +3,7 @@ import { Command } from '@oclif/core';
 import { AppContext } from '../services/context.js';
 import { strataPaths } from '../core/paths.js';
 import { reportError } from './errors.js';
+import { InterruptedError } from '../core/errors.js';
 import { progressBar } from './progress.js';
 import type { ProgressSink } from '../transfer/progress.js';
 
@@ -53,7 +54,7 @@ export abstract class StrataCommand<T> extends Command {
   }
 
   override async catch(error: Error & { exitCode?: number }): Promise<void> {
-    const report = reportError(this.abort.signal.aborted ? (this.abort.signal.reason ?? error) : error);
+    const report = reportError(this.abort.signal.aborted ? new InterruptedError() : error);
     process.exitCode = report.exitCode;
     if (this.jsonEnabled()) this.logJson({ error: { code: report.code, message: report.message } });
     else process.stderr.write(`Error: ${report.message}\n`);

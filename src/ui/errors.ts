@@ -28,7 +28,13 @@ export function reportError(error: unknown): ErrorReport {
   }
   const e = error as { name?: string; code?: string; message?: string; oclif?: { exit?: number } };
   if (e?.name === 'AbortError' || e?.code === 'ABORT_ERR') {
-    return { code: 'EINTERRUPTED', message: 'interrupted', exitCode: ExitCode.interrupted };
+    // Ctrl-C arrives as the command's own abort reason (see the base command); any other abort
+    // is a request a library gave up on.
+    return {
+      code: 'ESTORAGE',
+      message: 'a storage request was aborted before it finished; try again',
+      exitCode: ExitCode.storage,
+    };
   }
   if (e?.oclif?.exit !== undefined) {
     // oclif's own parse errors: a missing or unknown flag, a bad value.
