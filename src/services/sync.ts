@@ -1,6 +1,6 @@
 import type { AppContext } from './context.js';
 import type { Dataset, Provider } from '../core/model.js';
-import { IntegrityError, StrataError } from '../core/errors.js';
+import { IntegrityError, type StrataError } from '../core/errors.js';
 import { parseRef } from '../core/refs.js';
 import { DATASET_ID } from '../core/ids.js';
 import { readAll, type StorageBackend } from '../storage/backend.js';
