@@ -13,7 +13,7 @@ import { SafeDirs } from '../core/safe-dirs.js';
 import { hashFile, sha256Hex } from '../transfer/hash.js';
 import type { ProgressSink } from '../transfer/progress.js';
 import { Lease } from './lease.js';
-import type { CacheStore } from './store.js';
+import { createdWithMode, type CacheStore } from './store.js';
 
 /**
  * How files get from the cache into a directory:
@@ -186,11 +186,15 @@ class Placer {
     const temp = join(dirname(destination), `.strata-tmp-${randomBytes(6).toString('hex')}`);
     let renamed = false;
     try {
+      const mode = file.mode & 0o7777;
       if (bytes) {
         if (this.used === 'auto') this.used = 'copy';
-        await writeFile(temp, bytes, { mode: 0o600 });
-      } else if (!(this.reflinkWorks && (await this.reflink(file, temp)))) await this.copy(file, temp);
-      await chmod(temp, file.mode & 0o7777);
+        await writeFile(temp, bytes, { mode });
+        if (!createdWithMode(mode)) await chmod(temp, mode);
+      } else {
+        if (!(this.reflinkWorks && (await this.reflink(file, temp)))) await this.copy(file, temp);
+        await chmod(temp, mode);
+      }
       await setMtimeMs(temp, file.mtimeMs);
       await rename(temp, destination).catch((error: NodeJS.ErrnoException) => {
         if (error.code === 'EISDIR' || error.code === 'ENOTEMPTY' || error.code === 'EEXIST') {

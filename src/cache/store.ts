@@ -12,6 +12,11 @@ import { HashingStream, sha256Hex } from '../transfer/hash.js';
 const DIR_MODE = 0o2775;
 /** Blobs never change once there. */
 const BLOB_MODE = 0o444;
+/** Whether a file created with this mode gets all of it (the umask strips none of its bits). */
+export const createdWithMode = (mode: number): boolean => (mode & UMASK) === 0;
+// process.umask() without an argument only reads it (a documentation-only deprecation).
+const UMASK = process.umask();
+
 /** Blobs up to this size are received whole in memory (fewer syscalls and no stream machinery). */
 const WHOLE_LIMIT = 8 * 1024 * 1024;
 /** The hit and miss counters: every user of a shared cache appends to them. */
@@ -100,7 +105,7 @@ export class CacheStore {
         );
       }
       if (bytes) await writeFile(temp, bytes, { mode: BLOB_MODE });
-      await chmod(temp, BLOB_MODE);
+      if (!bytes || !createdWithMode(BLOB_MODE)) await chmod(temp, BLOB_MODE);
       await this.ensureDir(dirname(final));
       await rename(temp, final);
       placed = true;

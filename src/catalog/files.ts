@@ -108,6 +108,22 @@ export class FileQueries {
     })();
   }
 
+  /** The sha256 a local file had when its stat stamp was this, if it was hashed since. */
+  cachedHash(path: string, stamp: string): string | undefined {
+    const row = this.db.prepare('SELECT sha256 FROM hash_cache WHERE path = ? AND stamp = ?').get(path, stamp) as
+      { sha256: string } | undefined;
+    return row?.sha256;
+  }
+
+  rememberHashes(rows: readonly { path: string; stamp: string; sha256: string }[]): void {
+    const stmt = this.db.prepare(
+      'INSERT INTO hash_cache (path, stamp, sha256) VALUES (?, ?, ?) ON CONFLICT (path) DO UPDATE SET stamp = excluded.stamp, sha256 = excluded.sha256',
+    );
+    this.db.transaction(() => {
+      for (const r of rows) stmt.run(r.path, r.stamp, r.sha256);
+    })();
+  }
+
   providerBlobCount(providerId: string): number {
     return (
       this.db.prepare('SELECT count(*) AS n FROM provider_blobs WHERE provider_id = ?').get(providerId) as { n: number }

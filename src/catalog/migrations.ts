@@ -85,4 +85,13 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX run_outputs_by_version ON run_outputs (dataset_id, version_id);
   `,
+  /* 3 */ `
+  -- sha256 of local files by where they are and their stat stamp (device, inode, size, mtime,
+  -- ctime): a put skips reading a file whose stamp has not changed since it was last hashed.
+  CREATE TABLE hash_cache (
+    path TEXT PRIMARY KEY,
+    stamp TEXT NOT NULL,
+    sha256 TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -53,10 +53,12 @@ export async function putFiles(plan: PutPlan): Promise<PutSummary> {
   const summary: PutSummary = { files: 0, bytes: 0, bytesUploaded: 0, bytesSkipped: 0, seconds: 0 };
   const pending: FileEntry[] = [];
   const stored: { sha256: string; size: number }[] = [];
+  const hashed: { path: string; stamp: string; sha256: string }[] = [];
   let lastFlush = Date.now();
   const flush = (): void => {
     if (pending.length === 0 && stored.length === 0) return;
     plan.files.recordProviderBlobs(plan.providerId, stored.splice(0));
+    plan.files.rememberHashes(hashed.splice(0));
     plan.files.upsert(plan.datasetId, plan.versionId, pending.splice(0));
     lastFlush = Date.now();
     faultPoint('put:after-batch');
@@ -66,6 +68,7 @@ export async function putFiles(plan: PutPlan): Promise<PutSummary> {
   const storeOne = async (source: SourceFile): Promise<void> => {
     plan.signal?.throwIfAborted();
     const { entry, uploaded } = await storeFile(plan, source, knownInRun, headFirst);
+    if (source.stamp) hashed.push({ path: source.absPath, stamp: source.stamp, sha256: entry.sha256 });
     summary.files += 1;
     summary.bytes += entry.size;
     if (uploaded) summary.bytesUploaded += entry.size;
@@ -115,6 +118,9 @@ async function storeFile(
   const isKnown = (sha: string): boolean => knownInRun.has(sha) || plan.files.providerHasBlob(plan.providerId, sha);
   const held = async (entry: FileEntry): Promise<boolean> =>
     isKnown(entry.sha256) || (headFirst && (await plan.backend.head(blobKey(entry.sha256)))?.size === entry.size);
+  // Unchanged since it was last hashed, and its content already stored: nothing to read.
+  const cached = source.stamp && plan.files.cachedHash(source.absPath, source.stamp);
+  if (cached && isKnown(cached)) return { entry: toEntry(source, cached, source.size), uploaded: false };
   if (source.size <= IN_MEMORY_LIMIT) {
     const bytes = await readFile(source.absPath);
     const entry = toEntry(source, sha256Hex(bytes), bytes.length);

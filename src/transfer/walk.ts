@@ -12,6 +12,8 @@ export interface SourceFile {
   size: number;
   mode: number;
   mtimeMs: number;
+  /** device, inode, size, mtime and ctime: while it holds, the content has not changed */
+  stamp?: string;
 }
 
 export interface WalkOptions {
@@ -36,7 +38,9 @@ export async function planSources(
   options: WalkOptions,
 ): Promise<SourceFile[]> {
   const files: SourceFile[] = [];
-  const owner = new Map<string, string>();
+  // Paths of one walk are distinct; only several sources can collide (and only then is the map,
+  // a string per file, worth its memory).
+  const owner = sources.length > 1 ? new Map<string, string>() : undefined;
   options = { ...options, visited: new Set() };
   for (const source of sources) {
     const absolute = resolve(source);
@@ -52,14 +56,14 @@ export async function planSources(
     else if (info.isFile()) found.push(toSource(absolute, prefix, info));
     else throw new UsageError(`source ${source} is neither a file nor a directory`, 'ESOURCE');
     for (const file of found) {
-      const other = owner.get(file.path);
+      const other = owner?.get(file.path);
       if (other !== undefined) {
         throw new UsageError(
           `two sources map onto the same path "${file.path}": ${other} and ${file.absPath}; nothing was stored`,
           'EDUPLICATEPATH',
         );
       }
-      owner.set(file.path, file.absPath);
+      owner?.set(file.path, file.absPath);
       files.push(file);
     }
   }
@@ -84,6 +88,7 @@ function toSource(absPath: string, path: string, info: Stats): SourceFile {
     size: info.size,
     mode: info.mode & 0o777,
     mtimeMs: Math.floor(info.mtimeMs),
+    stamp: `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`,
   };
 }
 

@@ -10,3 +10,22 @@ export const jobFlags = {
   offline: Flags.boolean({ description: 'resolve input refs from this catalog alone, without asking the bucket' }),
   'cache-dir': Flags.string({ description: 'team cache directory' }),
 };
+
+/**
+ * What both job commands pass the runner from their flags. A job's own stdout goes to ours,
+ * except under --json, where stdout carries only the result.
+ */
+export function runnerOptions(
+  flags: { isolation: 'auto' | 'none'; offline: boolean; 'cache-dir'?: string },
+  json: boolean,
+  signal: AbortSignal,
+) {
+  return {
+    isolation: flags.isolation,
+    offline: flags.offline,
+    cacheDir: flags['cache-dir'],
+    stdout: json ? process.stderr : process.stdout,
+    stderr: process.stderr,
+    signal,
+  };
+}

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NotFoundError, UsageError } from '../../src/core/errors.js';
@@ -57,16 +57,37 @@ describe("planSources: Gradient's put mapping", () => {
     chmodSync(join(root, 'data/x.bin'), 0o640);
     utimesSync(join(root, 'data/x.bin'), new Date(Date.UTC(2024, 0, 1)), new Date(Date.UTC(2024, 0, 1)));
     const { files } = await plan([join(root, 'run.sh'), join(root, 'data')], 'v');
+    const stampOf = (path: string): string => {
+      const s = statSync(path);
+      return `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
+    };
     expect(files).toEqual([
-      { absPath: join(root, 'run.sh'), path: 'v/run.sh', size: 10, mode: 0o755, mtimeMs: expect.any(Number) as number },
+      {
+        absPath: join(root, 'run.sh'),
+        path: 'v/run.sh',
+        size: 10,
+        mode: 0o755,
+        mtimeMs: expect.any(Number) as number,
+        stamp: stampOf(join(root, 'run.sh')),
+      },
       {
         absPath: join(root, 'data/x.bin'),
         path: 'v/data/x.bin',
         size: 4,
         mode: 0o640,
         mtimeMs: Date.UTC(2024, 0, 1),
+        stamp: stampOf(join(root, 'data/x.bin')),
       },
     ]);
+  });
+
+  it('a stamp changes when the content is rewritten, even at the same size', async () => {
+    const root = fresh();
+    write(root, { 'a.bin': 'aaaa' });
+    const before = (await plan([join(root, 'a.bin')])).files[0]!.stamp;
+    writeFileSync(join(root, 'a.bin'), 'bbbb');
+    const after = (await plan([join(root, 'a.bin')])).files[0]!.stamp;
+    expect(after).not.toBe(before);
   });
 
   it('records no trace of empty directories', async () => {

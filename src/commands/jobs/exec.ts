@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { StrataCommand } from '../../ui/base-command.js';
-import { jobFlags } from '../../ui/job-flags.js';
+import { jobFlags, runnerOptions } from '../../ui/job-flags.js';
 import { jobResultsText } from '../../ui/job-render.js';
 import { execJob, type JobResult } from '../../services/jobs.js';
 import { UsageError } from '../../core/errors.js';
@@ -43,12 +43,7 @@ export default class JobsExec extends StrataCommand<JobResult> {
       logs: flags.logs,
       argv: command,
       resumeFrom,
-      isolation: flags.isolation,
-      offline: flags.offline,
-      cacheDir: flags['cache-dir'],
-      stdout: this.jsonEnabled() ? process.stderr : process.stdout,
-      stderr: process.stderr,
-      signal: this.signal,
+      ...runnerOptions(flags, this.jsonEnabled(), this.signal),
     });
     if (result.status !== 'succeeded') process.exitCode = result.exitCode && result.exitCode > 0 ? result.exitCode : 1;
     return result;

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { StrataCommand } from '../../ui/base-command.js';
-import { jobFlags } from '../../ui/job-flags.js';
+import { jobFlags, runnerOptions } from '../../ui/job-flags.js';
 import { jobResultsText } from '../../ui/job-render.js';
 import { runSpec, type SpecRunResult } from '../../services/job-specs.js';
 
@@ -25,12 +25,7 @@ export default class JobsRun extends StrataCommand<SpecRunResult> {
     const result = await runSpec(this.ctx, {
       file: flags.file,
       job: flags.job,
-      isolation: flags.isolation,
-      offline: flags.offline,
-      cacheDir: flags['cache-dir'],
-      stdout: this.jsonEnabled() ? process.stderr : process.stdout,
-      stderr: process.stderr,
-      signal: this.signal,
+      ...runnerOptions(flags, this.jsonEnabled(), this.signal),
     });
     if (result.jobs.some((j) => j.status !== 'succeeded')) process.exitCode = 1;
     return result;
