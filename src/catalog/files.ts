@@ -1,3 +1,4 @@
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { FileEntry } from '../core/model.js';
 import { faultPoint } from '../core/faults.js';
@@ -93,11 +94,13 @@ export class FileQueries {
       .run(toVersionId, datasetId, fromVersionId);
   }
 
+  /** Asked once per file of a put: prepared once. */
+  private hasBlobStmt?: Statement;
+  private cachedHashStmt?: Statement;
+
   providerHasBlob(providerId: string, sha256: string): boolean {
-    return (
-      this.db.prepare('SELECT 1 FROM provider_blobs WHERE provider_id = ? AND sha256 = ?').get(providerId, sha256) !==
-      undefined
-    );
+    this.hasBlobStmt ??= this.db.prepare('SELECT 1 FROM provider_blobs WHERE provider_id = ? AND sha256 = ?');
+    return this.hasBlobStmt.get(providerId, sha256) !== undefined;
   }
 
   /** Records blobs a provider is known to hold, in one transaction. */
