@@ -157,7 +157,7 @@ class Placer {
     const rest: FileEntry[] = [];
     for (const file of this.plan.files) {
       this.plan.signal?.throwIfAborted();
-      this.dirs.parentsOfSync(file.path);
+      this.dirs.parentsOf(file.path);
       try {
         linkSync(this.plan.cache.blobPath(file.sha256), join(this.plan.target, ...file.path.split('/')));
         placed(file);
@@ -172,7 +172,7 @@ class Placer {
 
   /** Places one file; `bytes`, when given, are its verified content, just fetched. */
   async place(file: FileEntry, bytes?: Buffer): Promise<void> {
-    await this.dirs.parentsOf(file.path);
+    this.dirs.parentsOf(file.path);
     const destination = join(this.plan.target, ...file.path.split('/'));
     if (this.plan.link === 'hardlink') {
       const existing = await lstat(destination).catch(() => undefined);

@@ -46,7 +46,7 @@ export async function getFiles(plan: GetPlan): Promise<GetSummary> {
   }
   await forEachLimited(files, plan.concurrency, async (file) => {
     plan.signal?.throwIfAborted();
-    await dirs.parentsOf(file.path);
+    dirs.parentsOf(file.path);
     await fetchVerified(plan.backend, file, join(plan.target, ...file.path.split('/')), plan.signal);
     summary.files += 1;
     summary.bytes += file.size;
