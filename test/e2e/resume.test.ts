@@ -3,12 +3,13 @@
 // uploading exactly what was not stored before the kill and never touching a blob that was.
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { strata, strataJson, type CliOptions } from '../helpers/cli.js';
 import { assertBuilt } from '../helpers/expect-cli.js';
 import { createDataset, listFilesJson, openVersion, put, type FileJson, type PutJson } from '../helpers/fixtures.js';
 import { statFiles, type FileStamp } from '../helpers/snapshot.js';
 import { tempDirs } from '../helpers/temp.js';
+import { bytesNotStored, manifest, uninterrupted } from '../helpers/resume.js';
 import { makeTree, readTree, type TreeEntry } from '../helpers/tree.js';
 
 const fresh = tempDirs('strata-resume-');
@@ -66,39 +67,6 @@ async function checkConsistentAfterKill(o: CliOptions, ref: string, tree: TreeEn
   return listed;
 }
 
-/** The bytes of the source files whose content the provider did not hold at the kill: all a resumed put may send. */
-function bytesNotStored(src: string, tree: TreeEntry[], blobs: Map<string, FileStamp>): number {
-  const sizes = new Map(statFiles(src).map((f) => [f.path, f.size]));
-  const pending = new Map<string, number>();
-  for (const f of tree) if (!blobs.has(f.sha256)) pending.set(f.sha256, sizes.get(f.path)!);
-  return [...pending.values()].reduce((n, s) => n + s, 0);
-}
-
-/** A manifest as `files list -r --json` shows it, for comparing two versions. */
-const manifest = (files: FileJson[]): unknown[] =>
-  files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256, mode: f.mode, mtime: f.mtime }));
-
-/**
- * The version an uninterrupted put of src makes, in a fresh STRATA_HOME: started at once and run
- * beside the test, which waits for it to settle whatever happens.
- */
-function uninterrupted(src: string, { onTestFinished }: TestContext): Promise<FileJson[]> {
-  const reference = (async () => {
-    const o = { home: fresh() };
-    await createDataset(o);
-    const v = await openVersion(o, 'demo');
-    await put(o, v.ref, `${src}/`);
-    return listFilesJson(o, v.ref);
-  })();
-  // Handled at once (a failure still reaches the test that awaits it), and waited for at the end.
-  const settled = reference.then(
-    () => undefined,
-    () => undefined,
-  );
-  onTestFinished(() => settled);
-  return reference;
-}
-
 describe.concurrent('an interrupted put resumes (local provider)', () => {
   it.for([
     { label: 'after a batch was recorded', faults: ['put:after-batch:1'] },
@@ -115,7 +83,7 @@ describe.concurrent('an interrupted put resumes (local provider)', () => {
       makeTree(src, { count: FILES, seed: 42, maxSize: 2048 });
       const tree = readTree(src);
       const total = statFiles(src).reduce((n, f) => n + f.size, 0);
-      const reference = uninterrupted(src, context);
+      const reference = uninterrupted(src, fresh(), context);
 
       await createDataset(o);
       const v = await openVersion(o, 'demo');

@@ -6,13 +6,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { beforeAll, describe, expect, inject, it, type TestContext } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { strata, strataJson, type CliOptions } from '../helpers/cli.js';
 import { assertBuilt } from '../helpers/expect-cli.js';
-import { createDataset, listFilesJson, openVersion, put, type FileJson, type PutJson } from '../helpers/fixtures.js';
+import { listFilesJson, openVersion, put, type FileJson, type PutJson } from '../helpers/fixtures.js';
 import { createS3ProviderArgs, TestBucket } from '../helpers/s3-bucket.js';
 import { statFiles } from '../helpers/snapshot.js';
 import { tempDirs } from '../helpers/temp.js';
+import { bytesNotStored, manifest, uninterrupted } from '../helpers/resume.js';
 import { makeTree, readTree, type TreeEntry } from '../helpers/tree.js';
 
 const s3 = inject('s3');
@@ -82,37 +83,6 @@ async function checkConsistentAfterKill(
   return listed;
 }
 
-function bytesNotStored(src: string, tree: TreeEntry[], blobs: Map<string, unknown>): number {
-  const sizes = new Map(statFiles(src).map((f) => [f.path, f.size]));
-  const pending = new Map<string, number>();
-  for (const f of tree) if (!blobs.has(f.sha256)) pending.set(f.sha256, sizes.get(f.path)!);
-  return [...pending.values()].reduce((n, s) => n + s, 0);
-}
-
-const manifest = (files: FileJson[]): unknown[] =>
-  files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256, mode: f.mode, mtime: f.mtime }));
-
-/**
- * The manifest an uninterrupted put of src makes (on the local provider: a manifest names no
- * provider), started at once and run beside the test, which waits for it to settle whatever happens.
- */
-function uninterrupted(src: string, { onTestFinished }: TestContext): Promise<FileJson[]> {
-  const reference = (async () => {
-    const o = { home: fresh() };
-    await createDataset(o);
-    const v = await openVersion(o, 'demo');
-    await put(o, v.ref, `${src}/`);
-    return listFilesJson(o, v.ref);
-  })();
-  // Handled at once (a failure still reaches the test that awaits it), and waited for at the end.
-  const settled = reference.then(
-    () => undefined,
-    () => undefined,
-  );
-  onTestFinished(() => settled);
-  return reference;
-}
-
 /** Resumes, then checks the upload count, the untouched blobs, the manifest, and a deep verify. */
 async function resumeAndCheck(
   o: CliOptions,
@@ -162,7 +132,7 @@ describe.skipIf(!s3).concurrent('an interrupted put resumes (S3 on Ceph RGW)', (
       const src = join(fresh(), 'data');
       makeTree(src, { count: FILES, seed: 7, maxSize: 1024 });
       const tree = readTree(src);
-      const reference = uninterrupted(src, context);
+      const reference = uninterrupted(src, fresh(), context);
 
       await killedPut(o, ref, src, fault);
       const before = await bucketBlobs(bucket);
@@ -185,7 +155,7 @@ describe.skipIf(!s3).concurrent('an interrupted put resumes (S3 on Ceph RGW)', (
       writeFileSync(join(src, 'ckpt', 'weights.bin'), randomBytes(15 * MiB - 999));
       const tree = readTree(src);
       const big = tree.find((f) => f.path === 'ckpt/weights.bin')!;
-      const reference = uninterrupted(src, context);
+      const reference = uninterrupted(src, fresh(), context);
 
       await killedPut(o, ref, src, 'put:multipart-part:2');
       // Killed with parts sent and the upload not completed: it is still open in the bucket.
