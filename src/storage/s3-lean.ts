@@ -72,9 +72,10 @@ export class LeanS3 {
    * connections with backoff when the body can be sent again.
    */
   async send(
-    method: 'GET' | 'HEAD' | 'PUT',
+    method: LeanMethod,
     key: string,
     options: {
+      query?: Record<string, string>;
       headers?: Record<string, string>;
       body?: Buffer;
       payloadSha256?: string;
@@ -104,12 +105,20 @@ export class LeanS3 {
   private async once(
     method: string,
     key: string,
-    options: { headers?: Record<string, string>; body?: Buffer; payloadSha256?: string; signal?: AbortSignal },
+    options: {
+      query?: Record<string, string>;
+      headers?: Record<string, string>;
+      body?: Buffer;
+      payloadSha256?: string;
+      signal?: AbortSignal;
+    },
   ): Promise<LeanResponse> {
     const path = `${this.basePath}/${encodePath(key)}`;
+    const query = canonicalQuery(options.query ?? {});
     const headers = await this.sign(
       method,
       path,
+      query,
       options.headers ?? {},
       options.payloadSha256 ?? 'UNSIGNED-PAYLOAD',
       options.body?.length,
@@ -120,7 +129,7 @@ export class LeanS3 {
           host: this.host.split(':')[0],
           port: this.host.split(':')[1],
           method,
-          path,
+          path: query ? `${path}?${query}` : path,
           headers,
           agent: this.agent,
           signal: options.signal,
@@ -138,6 +147,7 @@ export class LeanS3 {
   private async sign(
     method: string,
     path: string,
+    query: string,
     extra: Record<string, string>,
     payloadHash: string,
     length: number | undefined,
@@ -157,7 +167,7 @@ export class LeanS3 {
     const canonical = [
       method,
       path,
-      '',
+      query,
       ...names.map((n) => `${n}:${headers[n]!.trim()}`),
       '',
       names.join(';'),
@@ -180,15 +190,23 @@ export class LeanS3 {
   }
 }
 
+export type LeanMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';
+
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
-/** S3's URI encoding: every byte but unreserved characters, keeping the slashes of the key. */
-function encodePath(key: string): string {
-  return key
-    .split('/')
-    .map((s) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
-    .join('/');
-}
+/** S3's URI encoding: every byte but unreserved characters. */
+const uriEncode = (s: string): string =>
+  encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+/** A key's path, keeping its slashes. */
+const encodePath = (key: string): string => key.split('/').map(uriEncode).join('/');
+
+/** SigV4's canonical query string, which is also the one sent: sorted, every name with its `=`. */
+const canonicalQuery = (query: Record<string, string>): string =>
+  Object.keys(query)
+    .sort()
+    .map((k) => `${uriEncode(k)}=${uriEncode(query[k]!)}`)
+    .join('&');
 
 async function errorOf(response: LeanResponse, method: string): Promise<LeanS3Error> {
   let text = '';

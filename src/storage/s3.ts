@@ -1,6 +1,6 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   DeleteObjectsCommand,
@@ -8,7 +8,6 @@ import {
   ListObjectsV2Command,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { readAll, type ObjectInfo, type PutOptions, type StorageBackend } from './backend.js';
 import type { S3ProviderConfig } from '../core/model.js';
@@ -16,7 +15,7 @@ import { s3Failure } from './s3-errors.js';
 import { LeanS3 } from './s3-lean.js';
 import { sha256Hex } from '../transfer/hash.js';
 import { StorageError } from '../core/errors.js';
-import { faultPoint } from '../core/faults.js';
+import { multipartUpload, SourceFailed } from './s3-multipart.js';
 
 // The SDK warns on every run that its 2027 releases will need Node 22; the lockfile pins it, and
 // stderr is for errors (DESIGN.md invariant 7).
@@ -26,6 +25,8 @@ const MiB = 1024 * 1024;
 /** S3's smallest part (but the last); also the size below which a single PUT is used. */
 const MIN_PART_SIZE = 5 * MiB;
 const DEFAULT_PART_SIZE = 16 * MiB;
+/** parts of one upload in flight at once (aws-cli sends 10 of 8 MiB) */
+const PARTS_IN_FLIGHT = 8;
 /** verify() as a whole, retries included */
 const VERIFY_DEADLINE_MS = 12_000;
 /**
@@ -131,6 +132,7 @@ export class S3Backend implements StorageBackend {
       }
       return await this.multipart(key, body, options);
     } catch (error) {
+      if (error instanceof SourceFailed) throw error.cause;
       throw this.fail(error, `writing ${key}`);
     }
   }
@@ -138,21 +140,13 @@ export class S3Backend implements StorageBackend {
   /** Parallel parts; a failed upload is aborted, and older unfinished uploads of this key too. */
   private async multipart(key: string, body: Buffer | Readable, options: PutOptions): Promise<{ etag: string }> {
     const started = new Date();
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.bucket, Key: this.key(key), Body: body, ContentType: options.contentType },
+    const stream = Buffer.isBuffer(body) ? Readable.from([body]) : body;
+    await multipartUpload(this.lean, this.key(key), stream, {
       partSize: this.partSize,
-      queueSize: 8,
-      leavePartsOnError: false,
+      concurrency: PARTS_IN_FLIGHT,
+      contentType: options.contentType,
+      signal: options.signal,
     });
-    upload.on('httpUploadProgress', () => faultPoint('put:multipart-part'));
-    const onAbort = (): void => void upload.abort().catch(() => undefined);
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      await upload.done();
-    } finally {
-      options.signal?.removeEventListener('abort', onAbort);
-    }
     // Content addressing makes any earlier unfinished upload of this key (a killed put) redundant.
     await this.abortUploads(key, started);
     // RGW 16 returns an empty ETag from a completed multipart upload: ask for it.

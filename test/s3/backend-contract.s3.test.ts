@@ -119,6 +119,24 @@ describe.skipIf(!s3)('S3Backend on Ceph RGW', () => {
       }
     });
 
+    it('a multipart upload whose source fails midway is aborted: no object, no upload left behind', async () => {
+      const backend = new S3Backend(config(bucket.name), SMALL_PARTS);
+      try {
+        async function* failing() {
+          yield randomBytes(6 * MiB); // one whole part is sent before the source fails
+          yield randomBytes(2 * MiB);
+          throw new Error('disk went away');
+        }
+        await expect(backend.put('blobs/failed', Readable.from(failing()), { size: 20 * MiB })).rejects.toThrow(
+          /disk went away/,
+        );
+        expect(await bucket.uploads()).toEqual([]);
+        expect(await backend.head('blobs/failed')).toBeUndefined();
+      } finally {
+        backend.close();
+      }
+    });
+
     it('a stream below the part size is one PUT (a plain ETag)', async () => {
       const backend = new S3Backend(config(bucket.name), SMALL_PARTS);
       try {
