@@ -33,7 +33,7 @@ export interface MaterializePlan {
   target: string;
   link: LinkMode;
   /** opens a blob in the storage provider; called only for blobs the cache lacks */
-  fetch: (sha256: string, signal?: AbortSignal) => Promise<Readable>;
+  fetch: (sha256: string, size: number, signal?: AbortSignal) => Promise<Readable>;
   concurrency: number;
   progress?: ProgressSink;
   signal?: AbortSignal;
@@ -70,7 +70,8 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
     const fresh = new Set<string>();
     const fill = async (sha: string): Promise<Buffer | undefined> => {
       try {
-        const bytes = await plan.cache.fill(sha, blobs.get(sha)!, await plan.fetch(sha, plan.signal), plan.signal);
+        const size = blobs.get(sha)!;
+        const bytes = await plan.cache.fill(sha, size, await plan.fetch(sha, size, plan.signal), plan.signal);
         fresh.add(sha);
         return bytes;
       } catch (error) {

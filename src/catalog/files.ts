@@ -113,8 +113,8 @@ export class FileQueries {
 
   /** The sha256 a local file had when its stat stamp was this, if it was hashed since. */
   cachedHash(path: string, stamp: string): string | undefined {
-    const row = this.db.prepare('SELECT sha256 FROM hash_cache WHERE path = ? AND stamp = ?').get(path, stamp) as
-      { sha256: string } | undefined;
+    this.cachedHashStmt ??= this.db.prepare('SELECT sha256 FROM hash_cache WHERE path = ? AND stamp = ?');
+    const row = this.cachedHashStmt.get(path, stamp) as { sha256: string } | undefined;
     return row?.sha256;
   }
 

@@ -7,11 +7,11 @@ import { heldBlobs } from '../cache/lease.js';
 import { materialize, type LinkMode, type MaterializeResult } from '../cache/materialize.js';
 import { hashFile } from '../transfer/hash.js';
 import type { ProgressSink } from '../transfer/progress.js';
-import { blobKey } from '../storage/keys.js';
 import { findProvider, resolveRef } from './resolve.js';
 import { DEFAULT_CONCURRENCY } from './files.js';
 import { selectFiles } from './file-reads.js';
 import { refreshForRead } from './sync.js';
+import { blobFetcher } from '../transfer/open-blob.js';
 
 /**
  * The cache directory: --cache-dir, then STRATA_CACHE_DIR, then config cache.dir, then
@@ -68,7 +68,7 @@ export async function materializeVersion(
       files,
       target: input.targetPath,
       link: input.link ?? 'auto',
-      fetch: async (sha, signal) => (await ctx.backend(provider)).get(blobKey(sha), undefined, signal),
+      fetch: blobFetcher(() => ctx.backend(provider)),
       concurrency: input.concurrency ?? DEFAULT_CONCURRENCY,
       progress: input.progress,
       signal: input.signal,

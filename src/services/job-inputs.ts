@@ -8,11 +8,11 @@ import type { CacheStore } from '../cache/store.js';
 import { materialize, type LinkMode } from '../cache/materialize.js';
 import { spoolUrl } from '../transfer/fetch-url.js';
 import { hashFile } from '../transfer/hash.js';
-import { blobKey } from '../storage/keys.js';
 import type { InputSpec } from '../jobs/spec.js';
 import { DEFAULT_CONCURRENCY } from './files.js';
 import { findProvider, resolveRef } from './resolve.js';
 import { refreshForRead } from './sync.js';
+import { blobFetcher } from '../transfer/open-blob.js';
 
 export interface ResolvedInput {
   name: string;
@@ -40,7 +40,7 @@ export async function placeDatasetInput(
     files: ctx.catalog.files.list(dataset.id, version.id),
     target: dir,
     link: options.link,
-    fetch: async (sha, signal) => (await ctx.backend(provider)).get(blobKey(sha), undefined, signal),
+    fetch: blobFetcher(() => ctx.backend(provider)),
     concurrency: DEFAULT_CONCURRENCY,
     signal: options.signal,
   });

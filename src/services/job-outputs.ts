@@ -5,7 +5,6 @@ import { syncProvider } from './sync.js';
 import { NotFoundError } from '../core/errors.js';
 import type { OutputSpec } from '../jobs/spec.js';
 import { materialize } from '../cache/materialize.js';
-import { blobKey } from '../storage/keys.js';
 import { openCache } from './cache.js';
 import { createDataset } from './datasets.js';
 import { commitVersion, createVersion } from './versions.js';
@@ -14,6 +13,7 @@ import { mirrorDirectory } from './mirror.js';
 import { removeDraft } from './drafts.js';
 import { DEFAULT_CONCURRENCY } from './files.js';
 import { findDataset, findProvider, resolveUncommitted, type Resolved } from './resolve.js';
+import { blobFetcher } from '../transfer/open-blob.js';
 
 export interface JobOutputResult {
   name: string;
@@ -95,7 +95,7 @@ export async function prepareOutput(
       files: ctx.catalog.files.list(resolved.dataset.id, resolved.version.id),
       target: dir,
       link: 'auto',
-      fetch: async (sha, signal) => (await ctx.backend(provider)).get(blobKey(sha), undefined, signal),
+      fetch: blobFetcher(() => ctx.backend(provider)),
       concurrency: DEFAULT_CONCURRENCY,
       signal: options.signal,
     });

@@ -2,12 +2,12 @@ import pLimit from 'p-limit';
 import type { AppContext } from './context.js';
 import type { FileEntry } from '../core/model.js';
 import { IntegrityError, NotFoundError } from '../core/errors.js';
-import { blobKey } from '../storage/keys.js';
 import { missingBlobs } from '../transfer/presence.js';
 import { HashingStream } from '../transfer/hash.js';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { findProvider, resolveRef } from './resolve.js';
+import { openBlob } from '../transfer/open-blob.js';
 
 export interface VerifyResult {
   ref: string;
@@ -47,9 +47,10 @@ export async function verifyVersion(
             const hashing = new HashingStream();
             const sink = new Writable({ write: (_chunk, _enc, next) => next() });
             try {
-              await pipeline(await backend.get(blobKey(f.sha256), undefined, input.signal), hashing, sink);
+              await pipeline(await openBlob(backend, f.sha256, f.size, input.signal), hashing, sink);
             } catch (error) {
               if (error instanceof NotFoundError) return void problems.push(`${f.path} (blob missing)`);
+              if (error instanceof IntegrityError) return void problems.push(`${f.path} (blob has the wrong size)`);
               throw error;
             }
             if (hashing.digest() !== f.sha256 || hashing.bytes !== f.size) {

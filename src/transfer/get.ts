@@ -8,7 +8,7 @@ import { IntegrityError, UsageError } from '../core/errors.js';
 import { checkManifestPath } from '../core/paths-in-manifest.js';
 import { setMtimeMs } from '../core/mtime.js';
 import type { StorageBackend } from '../storage/backend.js';
-import { blobKey } from '../storage/keys.js';
+import { openBlob } from './open-blob.js';
 import { HashingStream } from './hash.js';
 import { forEachLimited } from './concurrency.js';
 import { SafeDirs } from '../core/safe-dirs.js';
@@ -66,7 +66,7 @@ export async function fetchVerified(
   try {
     const hashing = new HashingStream();
     await pipeline(
-      await backend.get(blobKey(file.sha256), undefined, signal),
+      await openBlob(backend, file.sha256, file.size, signal),
       hashing,
       createWriteStream(temp, { mode: 0o600 }),
       {

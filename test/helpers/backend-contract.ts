@@ -1,7 +1,12 @@
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NotFoundError, PreconditionFailedError } from '../../src/core/errors.js';
+import { randomBytes } from 'node:crypto';
+import { IntegrityError } from '../../src/core/errors.js';
 import { readAll, type StorageBackend } from '../../src/storage/backend.js';
+import { blobKey } from '../../src/storage/keys.js';
+import { openBlob } from '../../src/transfer/open-blob.js';
+import { sha256Hex } from '../../src/transfer/hash.js';
 
 export interface BackendUnderTest {
   backend: StorageBackend;
@@ -39,6 +44,20 @@ export function backendContract(name: string, make: () => Promise<BackendUnderTe
       backend.close();
       await cleanup?.();
       cleanup = undefined;
+    });
+
+    it('a large blob is read as parallel ranges, in order, byte for byte; a stored size that disagrees is IntegrityError', async () => {
+      const tuning = { from: 64 * 1024, rangeSize: 10_000, inFlight: 3 };
+      const body = randomBytes(200_003);
+      const sha = sha256Hex(body);
+      await backend.put(blobKey(sha), body);
+      const got = await readAll(await openBlob(backend, sha, body.length, undefined, tuning));
+      expect(got.length).toBe(body.length);
+      expect(Buffer.compare(got, body)).toBe(0);
+      await expect(openBlob(backend, sha, body.length + 1, undefined, tuning)).rejects.toBeInstanceOf(IntegrityError);
+      await expect(openBlob(backend, sha256Hex(bytes('absent')), 100_000, undefined, tuning)).rejects.toBeInstanceOf(
+        NotFoundError,
+      );
     });
 
     it('verify() succeeds on a usable place', async () => {
