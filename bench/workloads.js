@@ -1,7 +1,7 @@
 // One repetition of each workload. Every repetition writes into fresh buckets, a fresh STRATA_HOME
 // and fresh caches, so nothing is skipped as already stored; buckets are removed when a step ends
 // (the server keeps objects in RAM). ctx: { tools, runDir, data, sel, rec, check, log }.
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { census } from './gen.js';
 import { PEER_FLAGS } from './tools.js';
@@ -45,9 +45,16 @@ function checkTree(ctx, what, dir, data) {
   );
 }
 
+/** W3's change: its 100 files written over the working copy's, in place (same inode, same size). */
+function changeInPlace(work, W3) {
+  for (const path of W3.changedPaths) writeFileSync(join(work, path), readFileSync(join(W3.dir, path)), { flag: 'r+' });
+}
+
 /**
  * Strata on W1 in one STRATA_HOME: put (under GNU time for peak RSS), commit, cold get (empty cache;
  * this run is both "W1 get" and "W4 cold"), warm gets (W4), then W3 as a new version, and the diff.
+ * The put reads a working copy of W1 (made untimed), which W3 then changes in place: the way a user
+ * edits 1 % of a dataset and puts it again.
  */
 export async function strataW1(ctx, rep) {
   const { tools, sel, data } = ctx;
@@ -56,8 +63,10 @@ export async function strataW1(ctx, rep) {
     const home = join(dir, 'home');
     await tools.strataSetup(home, bucket, 'w1');
     const v1 = await tools.newVersion(home, 'w1');
+    const work = join(dir, 'work');
+    await run('cp', ['-r', W1.dir, work]);
     const putArgs = (ref, src) => ['datasets', 'files', 'put', '--id', ref, '--source-path', `${src}/`];
-    const put = await tools.strata(home, join(dir, 'cache-put'), putArgs(v1, W1.dir), { rssFile: join(dir, 'rss') });
+    const put = await tools.strata(home, join(dir, 'cache-put'), putArgs(v1, work), { rssFile: join(dir, 'rss') });
     if (sel.W1 || sel.W3) ctx.rec('W1 put', 'strata', rep, put.seconds, { result: put.json, rssKiB: put.rssKiB });
     if (sel.RSS10k) ctx.rec('RSS W1 put (10k files)', 'strata', rep, null, { rssMB: rssMB(put) });
     checkPut(ctx, `W1 put strata rep ${rep}`, put.json, W1);
@@ -86,7 +95,8 @@ export async function strataW1(ctx, rep) {
     if (sel.W3) {
       const W3 = data.W3;
       const v3 = await tools.newVersion(home, 'w1');
-      const put3 = await tools.strata(home, join(dir, 'cache-put'), putArgs(v3, W3.dir));
+      changeInPlace(work, W3);
+      const put3 = await tools.strata(home, join(dir, 'cache-put'), putArgs(v3, work));
       ctx.rec('W3 put', 'strata', rep, put3.seconds, { result: put3.json, w1PutSeconds: put.seconds });
       const p = put3.json;
       ctx.check(
