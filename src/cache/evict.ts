@@ -2,7 +2,7 @@ import { open, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConflictError } from '../core/errors.js';
 import { heldBlobs } from './lease.js';
-import type { CacheStore } from './store.js';
+import { TEMP_PREFIX, type CacheStore } from './store.js';
 
 /** An eviction lock older than this was left by a process that died. */
 const LOCK_STALE_MS = 10 * 60_000;
@@ -17,11 +17,21 @@ export interface CacheBlob {
   lastUsedMs: number;
 }
 
-export async function* cacheBlobs(cache: CacheStore): AsyncGenerator<CacheBlob> {
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** Every file in the blob shards: blobs, and the temp files of downloads in progress (or dead). */
+async function* shardFiles(cache: CacheStore): AsyncGenerator<{ name: string; path: string }> {
   const root = join(cache.dir, 'blobs', 'sha256');
   for (const shard of (await readdir(root).catch(() => [] as string[])).sort()) {
     for (const name of (await readdir(join(root, shard)).catch(() => [] as string[])).sort()) {
-      const path = join(root, shard, name);
+      yield { name, path: join(root, shard, name) };
+    }
+  }
+}
+
+export async function* cacheBlobs(cache: CacheStore): AsyncGenerator<CacheBlob> {
+  for await (const { name, path } of shardFiles(cache)) {
+    if (SHA256_HEX.test(name)) {
       const info = await stat(path).catch(() => undefined);
       if (info?.isFile()) {
         yield { sha256: name, path, size: info.size, lastUsedMs: Math.max(info.atimeMs, info.mtimeMs) };
@@ -88,10 +98,13 @@ async function takeLock(lock: string): Promise<void> {
   }
 }
 
+/** Downloads that died (beside their blob) and URL spools that did (in tmp/). */
 async function removeStaleTemps(cache: CacheStore): Promise<void> {
-  const dir = join(cache.dir, 'tmp');
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    const info = await stat(join(dir, name)).catch(() => undefined);
-    if (info && Date.now() - info.mtimeMs > TEMP_STALE_MS) await unlink(join(dir, name)).catch(() => undefined);
-  }
+  const removeIfStale = async (path: string): Promise<void> => {
+    const info = await stat(path).catch(() => undefined);
+    if (info && Date.now() - info.mtimeMs > TEMP_STALE_MS) await unlink(path).catch(() => undefined);
+  };
+  for await (const { name, path } of shardFiles(cache)) if (name.startsWith(TEMP_PREFIX)) await removeIfStale(path);
+  const spools = join(cache.dir, 'tmp');
+  for (const name of await readdir(spools).catch(() => [] as string[])) await removeIfStale(join(spools, name));
 }

@@ -1,12 +1,12 @@
-import { createWriteStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { appendFile, chmod, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { IntegrityError } from '../core/errors.js';
-import { HashingStream, sha256Hex } from '../transfer/hash.js';
+import { sha256Hex } from '../transfer/hash.js';
+import { tempName } from '../core/temp-name.js';
+import { readIntoFiles, tooLong, type BlobSink } from '../transfer/read-blob.js';
 
 /** Directories the cache creates: group-writable and setgid, so a team sharing it shares its group. */
 const DIR_MODE = 0o2775;
@@ -17,10 +17,21 @@ export const createdWithMode = (mode: number): boolean => (mode & UMASK) === 0;
 // process.umask() without an argument only reads it (a documentation-only deprecation).
 const UMASK = process.umask();
 
-/** Blobs up to this size are received whole in memory (fewer syscalls and no stream machinery). */
-const WHOLE_LIMIT = 8 * 1024 * 1024;
+/** Blobs up to this size are received whole in memory (fewer syscalls); many are in flight at once. */
+export const WHOLE_LIMIT = 1024 * 1024;
+/**
+ * Downloads in progress are named so beside their blob's final place (a rename within one
+ * directory: no filesystem-wide rename lock, no single directory every download contends for).
+ */
+export const TEMP_PREFIX = '.tmp-';
 /** The hit and miss counters: every user of a shared cache appends to them. */
 const STATS_MODE = 0o664;
+
+export interface FillOptions {
+  signal?: AbortSignal;
+  /** a blob too large to return whole is also written here, verified by the same hash */
+  tee?: string;
+}
 
 export interface CacheStats {
   hits: number;
@@ -68,45 +79,51 @@ export class CacheStore {
   }
 
   /**
-   * Stores a blob from a stream: into a temp file, checked against sha256 and size, made
-   * read-only, then renamed into place, so no reader ever sees a torn file. Another process
-   * filling the same blob at once is fine (the bytes are the same, verified), and so is a damaged
-   * blob in the way (why this fill was asked for): the rename replaces it atomically.
-   * Small blobs are taken whole and returned, so a caller can place them without reading back.
+   * Stores a blob from a reader: into a temp file beside its place, checked against sha256 and
+   * size, made read-only, then renamed into place, so no reader ever sees a torn file. Another
+   * process filling the same blob at once is fine (the bytes are the same, verified), and so is a
+   * damaged blob in the way (why this fill was asked for): the rename replaces it atomically.
+   * Small blobs are taken whole and returned, so a caller can place them without reading back;
+   * larger ones are written into `tee` too, as they arrive, when it is given (a new file, 0600).
    */
-  async fill(sha256: string, size: number, body: Readable, signal?: AbortSignal): Promise<Buffer | undefined> {
-    const tmpDir = join(this.dir, 'tmp');
-    await this.ensureDir(tmpDir);
-    const temp = join(tmpDir, `${sha256.slice(0, 16)}-${this.tag}-${randomBytes(4).toString('hex')}`);
+  async fill(
+    sha256: string,
+    size: number,
+    read: (sink: BlobSink) => Promise<void>,
+    options: FillOptions = {},
+  ): Promise<Buffer | undefined> {
+    const { signal } = options;
     const final = this.blobPath(sha256);
+    await this.ensureDir(dirname(final));
+    const temp = join(dirname(final), tempName(TEMP_PREFIX));
     let placed = false;
     try {
       let bytes: Buffer | undefined;
       let got: string;
-      let length: number;
+      let length = 0;
       if (size <= WHOLE_LIMIT) {
-        const chunks: Buffer[] = [];
-        for await (const chunk of body) {
+        const whole = Buffer.allocUnsafe(size);
+        await read((chunk) => {
           signal?.throwIfAborted();
-          chunks.push(chunk as Buffer);
-        }
-        bytes = Buffer.concat(chunks);
+          if (length + chunk.length > size) throw tooLong(size);
+          length += chunk.copy(whole, length);
+        });
+        bytes = whole.subarray(0, length);
         got = sha256Hex(bytes);
-        length = bytes.length;
       } else {
-        const hashing = new HashingStream();
-        await pipeline(body, hashing, createWriteStream(temp, { mode: 0o600 }), { signal });
-        got = hashing.digest();
-        length = hashing.bytes;
+        ({ sha256: got, bytes: length } = await readIntoFiles(
+          read,
+          [temp, ...(options.tee ? [options.tee] : [])],
+          size,
+        ));
       }
       if (got !== sha256 || length !== size) {
         throw new IntegrityError(
           `blob ${sha256} read from storage does not match its sha256 (got ${got}, ${length} of ${size} bytes); it was not cached`,
         );
       }
-      if (bytes) await writeFile(temp, bytes, { mode: BLOB_MODE });
+      if (bytes) await writeFile(temp, bytes, { mode: BLOB_MODE, flag: 'wx' });
       if (!bytes || !createdWithMode(BLOB_MODE)) await chmod(temp, BLOB_MODE);
-      await this.ensureDir(dirname(final));
       await rename(temp, final);
       placed = true;
       return bytes;

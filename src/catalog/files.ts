@@ -96,10 +96,10 @@ export class FileQueries {
 
   /** Asked once per file of a put: prepared once. */
   private hasBlobStmt?: Statement;
-  private cachedHashStmt?: Statement;
+  private storedHashStmt?: Statement;
 
   providerHasBlob(providerId: string, sha256: string): boolean {
-    this.hasBlobStmt ??= this.db.prepare('SELECT 1 FROM provider_blobs WHERE provider_id = ? AND sha256 = ?');
+    this.hasBlobStmt ??= this.db.prepare('SELECT 1 FROM provider_blobs WHERE provider_id = ? AND sha256 = ?').pluck();
     return this.hasBlobStmt.get(providerId, sha256) !== undefined;
   }
 
@@ -111,11 +111,18 @@ export class FileQueries {
     })();
   }
 
-  /** The sha256 a local file had when its stat stamp was this, if it was hashed since. */
-  cachedHash(path: string, stamp: string): string | undefined {
-    this.cachedHashStmt ??= this.db.prepare('SELECT sha256 FROM hash_cache WHERE path = ? AND stamp = ?');
-    const row = this.cachedHashStmt.get(path, stamp) as { sha256: string } | undefined;
-    return row?.sha256;
+  /**
+   * The sha256 a local file had when its stat stamp was this (it was hashed since and has not
+   * changed), if the provider is known to hold that content.
+   */
+  storedHash(providerId: string, path: string, stamp: string): string | undefined {
+    this.storedHashStmt ??= this.db
+      .prepare(
+        `SELECT h.sha256 FROM hash_cache h JOIN provider_blobs b ON b.provider_id = ? AND b.sha256 = h.sha256
+         WHERE h.path = ? AND h.stamp = ?`,
+      )
+      .pluck();
+    return this.storedHashStmt.get(providerId, path, stamp) as string | undefined;
   }
 
   rememberHashes(rows: readonly { path: string; stamp: string; sha256: string }[]): void {

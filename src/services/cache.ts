@@ -4,14 +4,15 @@ import { readConfig } from '../core/config.js';
 import { CacheStore } from '../cache/store.js';
 import { cacheBlobs, prune, type PruneResult } from '../cache/evict.js';
 import { heldBlobs } from '../cache/lease.js';
-import { materialize, type LinkMode, type MaterializeResult } from '../cache/materialize.js';
+import { materialize, type MaterializeResult } from '../cache/materialize.js';
+import type { LinkMode } from '../cache/place.js';
 import { hashFile } from '../transfer/hash.js';
 import type { ProgressSink } from '../transfer/progress.js';
 import { findProvider, resolveRef } from './resolve.js';
-import { DEFAULT_CONCURRENCY } from './files.js';
+import { transferConcurrency } from './concurrency.js';
 import { selectFiles } from './file-reads.js';
 import { refreshForRead } from './sync.js';
-import { blobFetcher } from '../transfer/open-blob.js';
+import { blobReader } from '../transfer/read-blob.js';
 
 /**
  * The cache directory: --cache-dir, then STRATA_CACHE_DIR, then config cache.dir, then
@@ -68,8 +69,8 @@ export async function materializeVersion(
       files,
       target: input.targetPath,
       link: input.link ?? 'auto',
-      fetch: blobFetcher(() => ctx.backend(provider)),
-      concurrency: input.concurrency ?? DEFAULT_CONCURRENCY,
+      read: blobReader(() => ctx.backend(provider)),
+      concurrency: transferConcurrency(ctx, input.concurrency, 'get'),
       progress: input.progress,
       signal: input.signal,
     });

@@ -1,11 +1,10 @@
-import { availableParallelism } from 'node:os';
 import type { AppContext } from './context.js';
 import type { FileEntry } from '../core/model.js';
 import { NotFoundError } from '../core/errors.js';
 import { normalizeVersionPath } from '../core/paths-in-manifest.js';
 import { getFiles, type GetSummary } from '../transfer/get.js';
 import type { ProgressSink } from '../transfer/progress.js';
-import { DEFAULT_CONCURRENCY } from './files.js';
+import { transferConcurrency } from './concurrency.js';
 import { findProvider, resolveRef } from './resolve.js';
 import { refreshForRead } from './sync.js';
 
@@ -86,7 +85,7 @@ export async function getFromVersion(
       backend,
       files,
       target: input.targetPath,
-      concurrency: input.concurrency ?? Math.max(DEFAULT_CONCURRENCY, availableParallelism()),
+      concurrency: transferConcurrency(ctx, input.concurrency, 'get'),
       progress: input.progress,
       signal: input.signal,
     });

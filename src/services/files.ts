@@ -3,16 +3,14 @@ import { join } from 'node:path';
 import type { AppContext } from './context.js';
 import { NotFoundError, UsageError } from '../core/errors.js';
 import { normalizeVersionPath } from '../core/paths-in-manifest.js';
-import { planSources, type SourceFile } from '../transfer/walk.js';
+import { listedSources, planSources, type Sources } from '../transfer/walk.js';
 import { putFiles, type PutSummary } from '../transfer/put.js';
 import { spoolUrl } from '../transfer/fetch-url.js';
 import type { ProgressSink } from '../transfer/progress.js';
 import { findProvider, resolveUncommitted, type Resolved } from './resolve.js';
 import { commitVersion, createVersion, type VersionView } from './versions.js';
 import { writeDraft } from './drafts.js';
-
-/** Small files are bound by requests, not bytes: keep many in flight. */
-export const DEFAULT_CONCURRENCY = 32;
+import { transferConcurrency } from './concurrency.js';
 
 export interface PutInput {
   id: string;
@@ -29,7 +27,7 @@ export interface PutInput {
 
 export async function putIntoVersion(ctx: AppContext, input: PutInput): Promise<PutResult> {
   const resolved = resolveUncommitted(ctx, input.id);
-  if (input.sourceUrl === undefined) return storeSources(ctx, resolved, await plan(ctx, input), input);
+  if (input.sourceUrl === undefined) return storeSources(ctx, resolved, plan(ctx, input), input);
   if (input.sourcePaths.length > 0) throw new UsageError('give --source-path or --source-url, not both');
   const spoolDir = join(ctx.paths.home, 'tmp');
   await mkdir(spoolDir, { recursive: true });
@@ -42,7 +40,7 @@ export async function putIntoVersion(ctx: AppContext, input: PutInput): Promise<
     warn: (m) => ctx.reporter.warn(m),
   });
   try {
-    return await storeSources(ctx, resolved, spooled.files, input);
+    return await storeSources(ctx, resolved, listedSources(spooled.files), input);
   } finally {
     await spooled.cleanup();
   }
@@ -53,7 +51,7 @@ export async function createVersionFromSources(
   ctx: AppContext,
   input: Omit<PutInput, 'id'> & { id: string; message?: string },
 ): Promise<VersionView & { put: PutResult }> {
-  const sources = await plan(ctx, input); // bad sources fail before a version exists
+  const sources = plan(ctx, input); // bad sources fail before a version exists
   const created = await createVersion(ctx, { id: input.id, message: input.message });
   const resolved = resolveUncommitted(ctx, created.ref);
   const put = await storeSources(ctx, resolved, sources, input);
@@ -62,10 +60,11 @@ export async function createVersionFromSources(
 
 export type PutResult = PutSummary & { ref: string };
 
-function plan(ctx: AppContext, input: Omit<PutInput, 'id'>): Promise<SourceFile[]> {
+function plan(ctx: AppContext, input: Omit<PutInput, 'id'>): Sources {
   return planSources(input.sourcePaths, normalizeVersionPath(input.targetPath ?? '/'), {
     followSymlinks: input.followSymlinks,
     warn: (m) => ctx.reporter.warn(m),
+    countBytes: input.progress !== undefined,
   });
 }
 
@@ -76,15 +75,12 @@ function plan(ctx: AppContext, input: Omit<PutInput, 'id'>): Promise<SourceFile[
 export async function storeSources(
   ctx: AppContext,
   { dataset, version }: Resolved,
-  sources: readonly SourceFile[],
+  sources: Sources,
   input: Pick<PutInput, 'concurrency' | 'progress' | 'signal'>,
 ): Promise<PutResult> {
   const provider = findProvider(ctx, dataset.storageProviderId);
   const backend = await ctx.backend(provider);
-  input.progress?.start(
-    sources.length,
-    sources.reduce((n, s) => n + s.size, 0),
-  );
+  input.progress?.start(sources.count, sources.bytes ?? 0);
   try {
     const summary = await putFiles({
       files: ctx.catalog.files,
@@ -93,7 +89,7 @@ export async function storeSources(
       datasetId: dataset.id,
       versionId: version.id,
       sources,
-      concurrency: input.concurrency ?? DEFAULT_CONCURRENCY,
+      concurrency: transferConcurrency(ctx, input.concurrency, 'put'),
       progress: input.progress,
       signal: input.signal,
     });

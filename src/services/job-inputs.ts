@@ -5,14 +5,15 @@ import { createHash } from 'node:crypto';
 import type { AppContext } from './context.js';
 import type { FileEntry } from '../core/model.js';
 import type { CacheStore } from '../cache/store.js';
-import { materialize, type LinkMode } from '../cache/materialize.js';
+import { materialize } from '../cache/materialize.js';
+import type { LinkMode } from '../cache/place.js';
 import { spoolUrl } from '../transfer/fetch-url.js';
 import { hashFile } from '../transfer/hash.js';
 import type { InputSpec } from '../jobs/spec.js';
-import { DEFAULT_CONCURRENCY } from './files.js';
+import { transferConcurrency } from './concurrency.js';
 import { findProvider, resolveRef } from './resolve.js';
 import { refreshForRead } from './sync.js';
-import { blobFetcher } from '../transfer/open-blob.js';
+import { blobReader, streamReader } from '../transfer/read-blob.js';
 
 export interface ResolvedInput {
   name: string;
@@ -40,8 +41,8 @@ export async function placeDatasetInput(
     files: ctx.catalog.files.list(dataset.id, version.id),
     target: dir,
     link: options.link,
-    fetch: blobFetcher(() => ctx.backend(provider)),
-    concurrency: DEFAULT_CONCURRENCY,
+    read: blobReader(() => ctx.backend(provider)),
+    concurrency: transferConcurrency(ctx, undefined, 'get'),
     signal: options.signal,
   });
   return { name, ref: `${dataset.id}:${version.id}`, datasetId: dataset.id, versionId: version.id };
@@ -77,7 +78,7 @@ export async function placeUrlInput(
       files = [];
       for (const source of spooled.files) {
         const { sha256, size } = await hashFile(source.absPath);
-        await cache.fill(sha256, size, createReadStream(source.absPath), options.signal);
+        await cache.fill(sha256, size, streamReader(createReadStream(source.absPath)), { signal: options.signal });
         files.push({ path: source.path, size, sha256, mode: source.mode, mtimeMs: source.mtimeMs });
       }
     } finally {
@@ -91,8 +92,8 @@ export async function placeUrlInput(
     files,
     target: dir,
     link: options.link,
-    fetch: () => Promise.reject(new Error(`blob of ${input.url} vanished from the cache; run again`)),
-    concurrency: DEFAULT_CONCURRENCY,
+    read: () => Promise.reject(new Error(`blob of ${input.url} vanished from the cache; run again`)),
+    concurrency: transferConcurrency(ctx, undefined, 'get'),
     signal: options.signal,
   });
   return { name: input.name, url: input.url };

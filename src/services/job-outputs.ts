@@ -11,9 +11,9 @@ import { commitVersion, createVersion } from './versions.js';
 import { setTag } from './tags.js';
 import { mirrorDirectory } from './mirror.js';
 import { removeDraft } from './drafts.js';
-import { DEFAULT_CONCURRENCY } from './files.js';
+import { transferConcurrency } from './concurrency.js';
 import { findDataset, findProvider, resolveUncommitted, type Resolved } from './resolve.js';
-import { blobFetcher } from '../transfer/open-blob.js';
+import { blobReader } from '../transfer/read-blob.js';
 
 export interface JobOutputResult {
   name: string;
@@ -95,8 +95,8 @@ export async function prepareOutput(
       files: ctx.catalog.files.list(resolved.dataset.id, resolved.version.id),
       target: dir,
       link: 'auto',
-      fetch: blobFetcher(() => ctx.backend(provider)),
-      concurrency: DEFAULT_CONCURRENCY,
+      read: blobReader(() => ctx.backend(provider)),
+      concurrency: transferConcurrency(ctx, undefined, 'get'),
       signal: options.signal,
     });
     ctx.reporter.info(`output ${spec.name}: resumed from ${from} (${created.fileCount} files)`);

@@ -1,5 +1,5 @@
 import type { AppContext } from './context.js';
-import { planSources } from '../transfer/walk.js';
+import { listedSources, planSources } from '../transfer/walk.js';
 import type { PutSummary } from '../transfer/put.js';
 import { storeSources } from './files.js';
 import { writeDraft } from './drafts.js';
@@ -22,12 +22,15 @@ export async function mirrorDirectory(
   options: { deleteMissing: boolean; warned?: Set<string>; signal?: AbortSignal },
 ): Promise<MirrorResult> {
   const warned = options.warned ?? new Set<string>();
-  const sources = await planSources([`${dir}/`], '', {
-    warn: (message) => {
-      if (!warned.has(message)) ctx.reporter.warn(message);
-      warned.add(message);
-    },
-  });
+  // A job's outputs: the whole listing is compared with the version's files anyway.
+  const sources = [
+    ...planSources([`${dir}/`], '', {
+      warn: (message) => {
+        if (!warned.has(message)) ctx.reporter.warn(message);
+        warned.add(message);
+      },
+    }).files,
+  ];
   const { files } = ctx.catalog;
   const existing = new Map(files.list(dataset.id, version.id).map((f) => [f.path, f]));
   const changed = sources.filter((s) => {
@@ -36,7 +39,7 @@ export async function mirrorDirectory(
   });
   const summary =
     changed.length > 0
-      ? await storeSources(ctx, { dataset, version }, changed, { signal: options.signal })
+      ? await storeSources(ctx, { dataset, version }, listedSources(changed), { signal: options.signal })
       : { ref: `${dataset.id}:${version.id}`, files: 0, bytes: 0, bytesUploaded: 0, bytesSkipped: 0, seconds: 0 };
   let removed = 0;
   if (options.deleteMissing) {

@@ -3,11 +3,9 @@ import type { AppContext } from './context.js';
 import type { FileEntry } from '../core/model.js';
 import { IntegrityError, NotFoundError } from '../core/errors.js';
 import { missingBlobs } from '../transfer/presence.js';
-import { HashingStream } from '../transfer/hash.js';
-import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
+import { createHash } from 'node:crypto';
 import { findProvider, resolveRef } from './resolve.js';
-import { openBlob } from '../transfer/open-blob.js';
+import { readBlob } from '../transfer/read-blob.js';
 
 export interface VerifyResult {
   ref: string;
@@ -44,16 +42,25 @@ export async function verifyVersion(
         .map((f) =>
           limit(async () => {
             input.signal?.throwIfAborted();
-            const hashing = new HashingStream();
-            const sink = new Writable({ write: (_chunk, _enc, next) => next() });
+            const hash = createHash('sha256');
+            let bytes = 0;
             try {
-              await pipeline(await openBlob(backend, f.sha256, f.size, input.signal), hashing, sink);
+              await readBlob(
+                backend,
+                f.sha256,
+                f.size,
+                (chunk) => {
+                  hash.update(chunk);
+                  bytes += chunk.length;
+                },
+                input.signal,
+              );
             } catch (error) {
               if (error instanceof NotFoundError) return void problems.push(`${f.path} (blob missing)`);
               if (error instanceof IntegrityError) return void problems.push(`${f.path} (blob has the wrong size)`);
               throw error;
             }
-            if (hashing.digest() !== f.sha256 || hashing.bytes !== f.size) {
+            if (hash.digest('hex') !== f.sha256 || bytes !== f.size) {
               problems.push(`${f.path} (content does not match its sha256)`);
             }
           }),

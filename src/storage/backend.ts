@@ -8,6 +8,17 @@ export interface ObjectInfo {
   lastModified: Date;
 }
 
+/** A file on this machine as a body: a backend reads it as it likes (parts in parallel, a kernel copy). */
+export interface LocalFile {
+  file: string;
+  size: number;
+}
+
+export type PutBody = Buffer | Readable | LocalFile;
+
+export const isLocalFile = (body: PutBody): body is LocalFile =>
+  !Buffer.isBuffer(body) && typeof (body as LocalFile).file === 'string';
+
 export interface PutOptions {
   /** size of a stream body, when known (lets S3 choose single PUT or multipart) */
   size?: number;
@@ -30,7 +41,7 @@ export interface PutOptions {
 export interface StorageBackend {
   /** a human description for messages ("s3://bucket/prefix", "/home/me/.strata/storage") */
   readonly location: string;
-  put(key: string, body: Buffer | Readable, options?: PutOptions): Promise<{ etag: string }>;
+  put(key: string, body: PutBody, options?: PutOptions): Promise<{ etag: string }>;
   get(key: string, range?: { start: number; end: number }, signal?: AbortSignal): Promise<Readable>;
   /** undefined when no object has this key */
   head(key: string): Promise<ObjectInfo | undefined>;

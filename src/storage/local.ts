@@ -1,11 +1,23 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { access, constants, link, mkdir, open, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import {
+  access,
+  constants,
+  copyFile,
+  link,
+  mkdir,
+  open,
+  readdir,
+  rename,
+  stat,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ObjectInfo, PutOptions, StorageBackend } from './backend.js';
+import { isLocalFile, type ObjectInfo, type PutBody, type PutOptions, type StorageBackend } from './backend.js';
 import { NotFoundError, PreconditionFailedError, StorageError } from '../core/errors.js';
 
 const TEMP_PREFIX = '.tmp-';
@@ -25,12 +37,13 @@ export class LocalBackend implements StorageBackend {
     return join(this.root, ...key.split('/'));
   }
 
-  async put(key: string, body: Buffer | Readable, options: PutOptions = {}): Promise<{ etag: string }> {
+  async put(key: string, body: PutBody, options: PutOptions = {}): Promise<{ etag: string }> {
     const path = this.pathOf(key);
     await mkdir(dirname(path), { recursive: true });
     const temp = `${dirname(path)}/${TEMP_PREFIX}${randomBytes(6).toString('hex')}`;
     try {
       if (Buffer.isBuffer(body)) await writeFile(temp, body, { signal: options.signal });
+      else if (isLocalFile(body)) await copyFile(body.file, temp);
       else await pipeline(body, createWriteStream(temp), { signal: options.signal });
       if (options.ifNoneMatch) {
         // link() fails if the target exists: an atomic create-if-absent.

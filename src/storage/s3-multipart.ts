@@ -1,3 +1,4 @@
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { faultPoint } from '../core/faults.js';
 import { LeanS3Error, type LeanS3 } from './s3-lean.js';
@@ -9,6 +10,53 @@ export class SourceFailed extends Error {
   }
 }
 
+/** Fills `buffer` with the next part's bytes and says how many; 0 when the body is done. */
+export type PartSource = (buffer: Buffer) => Promise<number>;
+
+/** Parts cut in order from a stream. */
+export function streamParts(body: Readable): PartSource {
+  const chunks = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  let rest: Buffer | undefined;
+  return async (buffer) => {
+    let filled = 0;
+    while (filled < buffer.length) {
+      if (!rest || rest.length === 0) {
+        let next: IteratorResult<Buffer>;
+        try {
+          next = await chunks.next();
+        } catch (error) {
+          throw new SourceFailed(error);
+        }
+        if (next.done) break;
+        rest = next.value;
+      }
+      const n = rest.copy(buffer, filled);
+      filled += n;
+      rest = rest.subarray(n);
+    }
+    return filled;
+  };
+}
+
+/** Parts read straight from a file into the part buffers (no stream, no copy). */
+export function fileParts(file: FileHandle): PartSource {
+  let position = 0;
+  return async (buffer) => {
+    let filled = 0;
+    try {
+      while (filled < buffer.length) {
+        const { bytesRead } = await file.read(buffer, filled, buffer.length - filled, position + filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+    } catch (error) {
+      throw new SourceFailed(error);
+    }
+    position += filled;
+    return filled;
+  };
+}
+
 export interface MultipartOptions {
   partSize: number;
   /** parts in flight at once; also how many part buffers exist */
@@ -18,18 +66,18 @@ export interface MultipartOptions {
 }
 
 /**
- * A multipart upload of a stream over the lean client: parts are cut from the stream in order
- * into a fixed pool of buffers (memory is concurrency × partSize, and no page is faulted in twice)
- * and sent in parallel. Parts go with an unsigned payload, as the SDK's uploads did: the caller
- * hashes the stream on its way through, so a source that changed under us is caught, and signing
- * each part's sha256 would double the client's and the server's CPU per byte. A failed upload is
+ * A multipart upload over the lean client: parts are cut in order into a fixed pool of buffers
+ * (memory is concurrency × partSize, and no page is faulted in twice) and sent in parallel.
+ * Parts go with an unsigned payload, as the SDK's uploads did: the caller knows the content's
+ * sha256 already and checks that its source did not change meanwhile, and signing each part
+ * would hash every byte twice more, on the client and on the server. A failed upload is
  * aborted, so it leaves no parts behind (a killed process leaves them: the next put of the same
  * blob removes them).
  */
 export async function multipartUpload(
   lean: LeanS3,
   key: string,
-  body: Readable,
+  parts: PartSource,
   options: MultipartOptions,
 ): Promise<void> {
   const { signal } = options;
@@ -41,7 +89,7 @@ export async function multipartUpload(
   const uploadId = xmlField(await text(created.body), 'UploadId');
   if (!uploadId) throw new LeanS3Error('InvalidResponse', 'the server started no multipart upload', created.status);
   try {
-    const etags = await sendParts(lean, key, uploadId, body, options);
+    const etags = await sendParts(lean, key, uploadId, parts, options);
     const xml = `<CompleteMultipartUpload>${etags
       .map((etag, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${etag}</ETag></Part>`)
       .join('')}</CompleteMultipartUpload>`;
@@ -68,13 +116,16 @@ async function sendParts(
   lean: LeanS3,
   key: string,
   uploadId: string,
-  body: Readable,
+  parts: PartSource,
   options: MultipartOptions,
 ): Promise<string[]> {
   const etags: string[] = [];
   const free: Buffer[] = Array.from({ length: options.concurrency }, () => Buffer.allocUnsafeSlow(options.partSize));
   const inFlight = new Set<Promise<void>>();
   let failure: { error: unknown } | undefined;
+  const throwIfFailed = (): void => {
+    if (failure) throw failure.error;
+  };
   const send = (partNumber: number, buffer: Buffer, length: number): void => {
     const task: Promise<void> = lean
       .send('PUT', key, {
@@ -95,38 +146,25 @@ async function sendParts(
     inFlight.add(task);
   };
 
-  let partNumber = 0;
-  let buffer: Buffer | undefined;
-  let filled = 0;
-  for await (const chunk of readable(body)) {
-    let offset = 0;
-    while (offset < chunk.length) {
-      while (!buffer) {
-        if (failure) throw failure.error;
-        buffer = free.pop();
-        if (!buffer) await Promise.race(inFlight);
-      }
-      const n = chunk.copy(buffer, filled, offset);
-      offset += n;
-      filled += n;
-      if (filled === buffer.length) {
-        send(++partNumber, buffer, filled);
-        [buffer, filled] = [undefined, 0];
-      }
+  for (let partNumber = 1; ; partNumber++) {
+    let buffer = free.pop();
+    while (!buffer) {
+      await Promise.race(inFlight);
+      buffer = free.pop();
     }
+    throwIfFailed();
+    const length = await parts(buffer);
+    // An empty body is one empty part; otherwise the body ends with the last non-empty one.
+    if (length === 0 && partNumber > 1) {
+      free.push(buffer);
+      break;
+    }
+    send(partNumber, buffer, length);
+    if (length < buffer.length) break;
   }
-  if (buffer && (filled > 0 || partNumber === 0)) send(++partNumber, buffer, filled);
   await Promise.all(inFlight);
-  if (failure) throw failure.error;
+  throwIfFailed();
   return etags;
-}
-
-async function* readable(body: Readable): AsyncGenerator<Buffer> {
-  try {
-    for await (const chunk of body as AsyncIterable<Buffer>) yield chunk;
-  } catch (error) {
-    throw new SourceFailed(error);
-  }
 }
 
 async function text(body: Readable): Promise<string> {

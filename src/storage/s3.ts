@@ -1,25 +1,20 @@
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
+import { open, readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import {
-  AbortMultipartUploadCommand,
-  DeleteObjectsCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  S3Client,
-} from '@aws-sdk/client-s3';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { readAll, type ObjectInfo, type PutOptions, type StorageBackend } from './backend.js';
+  isLocalFile,
+  readAll,
+  type ObjectInfo,
+  type PutBody,
+  type PutOptions,
+  type StorageBackend,
+} from './backend.js';
 import type { S3ProviderConfig } from '../core/model.js';
 import { s3Failure } from './s3-errors.js';
 import { LeanS3 } from './s3-lean.js';
 import { sha256Hex } from '../transfer/hash.js';
 import { StorageError } from '../core/errors.js';
-import { multipartUpload, SourceFailed } from './s3-multipart.js';
-
-// The SDK warns on every run that its 2027 releases will need Node 22; the lockfile pins it, and
-// stderr is for errors (DESIGN.md invariant 7).
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+import { fileParts, multipartUpload, SourceFailed, streamParts } from './s3-multipart.js';
+import type { S3Sdk } from './s3-sdk.js';
 
 const MiB = 1024 * 1024;
 /** S3's smallest part (but the last); also the size below which a single PUT is used. */
@@ -41,12 +36,14 @@ const MAX_ATTEMPTS = 3;
 
 /** An S3-compatible bucket (AWS, Ceph RGW, MinIO, Garage, Exoscale …), under an optional prefix. */
 export class S3Backend implements StorageBackend {
-  private readonly client: S3Client;
-  /** GET, HEAD and single PUTs: the hot path with many small files (see s3-lean.ts) */
+  /** GET, HEAD, PUT and multipart parts: the hot path with many small files (see s3-lean.ts) */
   private readonly lean: LeanS3;
+  /** listings, deletes, multipart bookkeeping, the bucket check, credential chains: on first use */
+  private sdkPart?: Promise<S3Sdk>;
   private readonly bucket: string;
   private readonly prefix: string;
   private readonly partSize: number;
+  private readonly idleTimeoutMs: number;
   /** a successful check that the bucket exists (see bucketExists) */
   private bucketChecked?: Promise<void>;
 
@@ -57,39 +54,26 @@ export class S3Backend implements StorageBackend {
     this.bucket = config.bucket;
     this.prefix = config.prefix ? `${config.prefix.replace(/^\/+|\/+$/g, '')}/` : '';
     this.partSize = Math.max(MIN_PART_SIZE, Number(env.STRATA_S3_PART_SIZE) || DEFAULT_PART_SIZE);
-    this.client = new S3Client({
-      region: config.region,
-      ...(config.endpoint ? { endpoint: config.endpoint, forcePathStyle: true } : {}),
-      ...(config.credentials === 'stored'
-        ? { credentials: { accessKeyId: config.accessKey ?? '', secretAccessKey: config.secretAccessKey ?? '' } }
-        : config.credentials === 'profile'
-          ? { profile: config.profile }
-          : {}),
-      // We verify every byte with our own sha256; the SDK's default aws-chunked checksums break
-      // uploads on servers such as Ceph RGW 16.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      retryMode: 'standard',
-      maxAttempts: MAX_ATTEMPTS,
-      requestHandler: new NodeHttpHandler({
-        connectionTimeout: 4000,
-        // socketTimeout is the idle timeout that fails a request. (requestTimeout, in this
-        // @smithy/node-http-handler, only prints a warning to the console unless told to throw,
-        // and would also cut off a slow but healthy upload of a large part.)
-        socketTimeout: Number(env.STRATA_S3_IDLE_TIMEOUT_MS) || IDLE_TIMEOUT_MS,
-        httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 256 }),
-        httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 256 }),
-      }),
-    });
+    this.idleTimeoutMs = Number(env.STRATA_S3_IDLE_TIMEOUT_MS) || IDLE_TIMEOUT_MS;
+    const stored = config.credentials === 'stored';
+    const keys = { accessKeyId: config.accessKey ?? '', secretAccessKey: config.secretAccessKey ?? '' };
     this.lean = new LeanS3({
       bucket: config.bucket,
       region: config.region,
       endpoint: config.endpoint,
-      idleTimeoutMs: Number(env.STRATA_S3_IDLE_TIMEOUT_MS) || IDLE_TIMEOUT_MS,
+      idleTimeoutMs: this.idleTimeoutMs,
       maxAttempts: MAX_ATTEMPTS,
-      // The SDK resolves (and refreshes) credentials from keys, the environment chain or a profile.
-      credentials: () => this.client.config.credentials(),
+      // Stored keys sign at once; the environment chain and profiles (and their refresh) are the SDK's.
+      credentials: stored ? () => Promise.resolve(keys) : async () => (await this.sdk()).credentials(),
     });
+  }
+
+  private sdk(): Promise<S3Sdk> {
+    this.sdkPart ??= import('./s3-sdk.js').then(
+      ({ S3Sdk }) =>
+        new S3Sdk(this.config, this.bucket, { idleTimeoutMs: this.idleTimeoutMs, maxAttempts: MAX_ATTEMPTS }),
+    );
+    return this.sdkPart;
   }
 
   get location(): string {
@@ -104,31 +88,14 @@ export class S3Backend implements StorageBackend {
     return s3Failure(error, doing, this.bucket, this.config.endpoint);
   }
 
-  async put(key: string, body: Buffer | Readable, options: PutOptions = {}): Promise<{ etag: string }> {
-    const size = Buffer.isBuffer(body) ? body.length : options.size;
+  async put(key: string, body: PutBody, options: PutOptions = {}): Promise<{ etag: string }> {
     const conditional = options.ifNoneMatch === true || options.ifMatch !== undefined;
     try {
+      const size = Buffer.isBuffer(body) ? body.length : isLocalFile(body) ? body.size : options.size;
       // A conditional write is always one PUT (S3 takes up to 5 GiB so): a multipart upload
       // would drop the condition and silently overwrite.
-      if (conditional && size === undefined) body = await readAll(body as Readable);
-      const length = Buffer.isBuffer(body) ? body.length : size;
-      if (length !== undefined && (conditional || length < this.partSize)) {
-        const bytes = Buffer.isBuffer(body) ? body : await readAll(body);
-        const headers: Record<string, string> = {
-          ...(options.contentType ? { 'content-type': options.contentType } : {}),
-          ...(options.ifNoneMatch ? { 'if-none-match': '*' } : {}),
-          // Ceph RGW 16 matches If-Match only against the ETag without its quotes.
-          ...(options.ifMatch !== undefined ? { 'if-match': unquote(options.ifMatch) } : {}),
-        };
-        // A signed payload hash makes the server check every byte it received.
-        const out = await this.lean.send('PUT', this.key(key), {
-          headers,
-          body: bytes,
-          payloadSha256: options.sha256 ?? sha256Hex(bytes),
-          signal: options.signal,
-        });
-        out.body.resume();
-        return { etag: unquote(String(out.headers.etag ?? '')) };
+      if (size === undefined ? conditional : conditional || size < this.partSize) {
+        return await this.putOnce(key, await wholeBody(body), options);
       }
       return await this.multipart(key, body, options);
     } catch (error) {
@@ -137,16 +104,41 @@ export class S3Backend implements StorageBackend {
     }
   }
 
-  /** Parallel parts; a failed upload is aborted, and older unfinished uploads of this key too. */
-  private async multipart(key: string, body: Buffer | Readable, options: PutOptions): Promise<{ etag: string }> {
-    const started = new Date();
-    const stream = Buffer.isBuffer(body) ? Readable.from([body]) : body;
-    await multipartUpload(this.lean, this.key(key), stream, {
-      partSize: this.partSize,
-      concurrency: PARTS_IN_FLIGHT,
-      contentType: options.contentType,
+  private async putOnce(key: string, bytes: Buffer, options: PutOptions): Promise<{ etag: string }> {
+    const headers: Record<string, string> = {
+      ...(options.contentType ? { 'content-type': options.contentType } : {}),
+      ...(options.ifNoneMatch ? { 'if-none-match': '*' } : {}),
+      // Ceph RGW 16 matches If-Match only against the ETag without its quotes.
+      ...(options.ifMatch !== undefined ? { 'if-match': unquote(options.ifMatch) } : {}),
+    };
+    // A signed payload hash makes the server check every byte it received.
+    const out = await this.lean.send('PUT', this.key(key), {
+      headers,
+      body: bytes,
+      payloadSha256: options.sha256 ?? sha256Hex(bytes),
       signal: options.signal,
     });
+    out.body.resume();
+    return { etag: unquote(String(out.headers.etag ?? '')) };
+  }
+
+  /** Parallel parts; a failed upload is aborted, and older unfinished uploads of this key too. */
+  private async multipart(key: string, body: PutBody, options: PutOptions): Promise<{ etag: string }> {
+    const started = new Date();
+    const file = isLocalFile(body) ? await open(body.file, 'r') : undefined;
+    try {
+      const parts = file
+        ? fileParts(file)
+        : streamParts(Buffer.isBuffer(body) ? Readable.from([body]) : (body as Readable));
+      await multipartUpload(this.lean, this.key(key), parts, {
+        partSize: this.partSize,
+        concurrency: PARTS_IN_FLIGHT,
+        contentType: options.contentType,
+        signal: options.signal,
+      });
+    } finally {
+      await file?.close();
+    }
     // Content addressing makes any earlier unfinished upload of this key (a killed put) redundant.
     await this.abortUploads(key, started);
     // RGW 16 returns an empty ETag from a completed multipart upload: ask for it.
@@ -154,15 +146,7 @@ export class S3Backend implements StorageBackend {
   }
 
   private async abortUploads(key: string, before: Date): Promise<void> {
-    const full = this.key(key);
-    const listed = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: full }));
-    for (const u of listed.Uploads ?? []) {
-      if (u.Key === full && u.UploadId && (!u.Initiated || u.Initiated < before)) {
-        await this.client.send(
-          new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: full, UploadId: u.UploadId }),
-        );
-      }
-    }
+    await (await this.sdk()).abortUploads(this.key(key), before);
   }
 
   async get(key: string, range?: { start: number; end: number }, signal?: AbortSignal): Promise<Readable> {
@@ -213,22 +197,14 @@ export class S3Backend implements StorageBackend {
     do {
       let page;
       try {
-        page = await this.client.send(
-          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.key(prefix), ContinuationToken: token }),
-        );
+        page = await (await this.sdk()).listPage(this.key(prefix), token);
       } catch (error) {
         throw this.fail(error, `listing ${prefix}`);
       }
-      for (const o of page.Contents ?? []) {
-        if (!o.Key) continue;
-        yield {
-          key: o.Key.slice(this.prefix.length),
-          size: o.Size ?? 0,
-          etag: unquote(o.ETag),
-          lastModified: o.LastModified ?? new Date(0),
-        };
+      for (const o of page.objects) {
+        yield { ...o, key: o.key.slice(this.prefix.length), etag: unquote(o.etag) };
       }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      token = page.next;
     } while (token);
   }
 
@@ -236,14 +212,7 @@ export class S3Backend implements StorageBackend {
     for (let i = 0; i < keys.length; i += 1000) {
       const batch = keys.slice(i, i + 1000);
       try {
-        const out = await this.client.send(
-          new DeleteObjectsCommand({
-            Bucket: this.bucket,
-            Delete: { Objects: batch.map((k) => ({ Key: this.key(k) })), Quiet: true },
-          }),
-        );
-        const failed = out.Errors?.[0];
-        if (failed) throw Object.assign(new Error(failed.Message ?? 'delete failed'), { name: failed.Code });
+        await (await this.sdk()).deleteBatch(batch.map((k) => this.key(k)));
       } catch (error) {
         throw this.fail(error, `deleting ${batch.length} object(s)`);
       }
@@ -258,9 +227,7 @@ export class S3Backend implements StorageBackend {
   async verify(): Promise<void> {
     const deadline = AbortSignal.timeout(VERIFY_DEADLINE_MS);
     try {
-      await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix, MaxKeys: 1 }), {
-        abortSignal: deadline,
-      });
+      await (await this.sdk()).listPage(this.prefix, undefined, 1, deadline);
     } catch (error) {
       if (deadline.aborted) {
         throw new StorageError(
@@ -274,7 +241,17 @@ export class S3Backend implements StorageBackend {
 
   close(): void {
     this.lean.close();
-    this.client.destroy();
+    void this.sdkPart?.then((sdk) => sdk.destroy()).catch(() => undefined);
+  }
+}
+
+/** A body in memory, for a single PUT; a source that fails to read is its own error, not S3's. */
+async function wholeBody(body: PutBody): Promise<Buffer> {
+  if (Buffer.isBuffer(body)) return body;
+  try {
+    return await (isLocalFile(body) ? readFile(body.file) : readAll(body));
+  } catch (error) {
+    throw new SourceFailed(error);
   }
 }
 

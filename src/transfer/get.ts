@@ -1,17 +1,14 @@
-import { createWriteStream } from 'node:fs';
 import { chmod, lstat, rename, unlink } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { FileEntry } from '../core/model.js';
 import { IntegrityError, UsageError } from '../core/errors.js';
 import { checkManifestPath } from '../core/paths-in-manifest.js';
 import { setMtimeMs } from '../core/mtime.js';
 import type { StorageBackend } from '../storage/backend.js';
-import { openBlob } from './open-blob.js';
-import { HashingStream } from './hash.js';
+import { readBlob, readIntoFiles, type BlobSink } from './read-blob.js';
 import { forEachLimited } from './concurrency.js';
 import { SafeDirs } from '../core/safe-dirs.js';
+import { tempName } from '../core/temp-name.js';
 import type { ProgressSink } from './progress.js';
 
 export interface GetPlan {
@@ -62,21 +59,13 @@ export async function fetchVerified(
   destination: string,
   signal?: AbortSignal,
 ): Promise<void> {
-  const temp = join(dirname(destination), `.strata-tmp-${randomBytes(6).toString('hex')}`);
+  const temp = join(dirname(destination), tempName('.strata-tmp-'));
   try {
-    const hashing = new HashingStream();
-    await pipeline(
-      await openBlob(backend, file.sha256, file.size, signal),
-      hashing,
-      createWriteStream(temp, { mode: 0o600 }),
-      {
-        signal,
-      },
-    );
-    const sha = hashing.digest();
-    if (sha !== file.sha256 || hashing.bytes !== file.size) {
+    const read = (sink: BlobSink): Promise<void> => readBlob(backend, file.sha256, file.size, sink, signal);
+    const got = await readIntoFiles(read, [temp], file.size);
+    if (got.sha256 !== file.sha256 || got.bytes !== file.size) {
       throw new IntegrityError(
-        `${file.path}: content read back does not match its manifest (expected sha256 ${file.sha256}, ${file.size} bytes; got ${sha}, ${hashing.bytes} bytes); nothing was written`,
+        `${file.path}: content read back does not match its manifest (expected sha256 ${file.sha256}, ${file.size} bytes; got ${got.sha256}, ${got.bytes} bytes); nothing was written`,
       );
     }
     await chmod(temp, file.mode & 0o7777);

@@ -1,16 +1,14 @@
-import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type { FileQueries } from '../catalog/files.js';
 import type { FileEntry } from '../core/model.js';
 import { IntegrityError, PreconditionFailedError } from '../core/errors.js';
 import { faultPoint } from '../core/faults.js';
 import type { StorageBackend } from '../storage/backend.js';
 import { blobKey } from '../storage/keys.js';
-import { HashingStream, hashFile, sha256Hex } from './hash.js';
+import { hashFile, sha256Hex } from './hash.js';
 import { listBlobs } from './presence.js';
 import { forEachLimited } from './concurrency.js';
-import type { SourceFile } from './walk.js';
+import { stampOf, type SourceFile, type Sources } from './walk.js';
 import type { ProgressSink } from './progress.js';
 
 /** Files up to this size are read once into memory, hashed and sent from the buffer. */
@@ -27,7 +25,7 @@ export interface PutPlan {
   backend: StorageBackend;
   datasetId: string;
   versionId: string;
-  sources: readonly SourceFile[];
+  sources: Sources;
   concurrency: number;
   progress?: ProgressSink;
   signal?: AbortSignal;
@@ -55,32 +53,51 @@ export async function putFiles(plan: PutPlan): Promise<PutSummary> {
   const stored: { sha256: string; size: number }[] = [];
   const hashed: { path: string; stamp: string; sha256: string }[] = [];
   let lastFlush = Date.now();
+  // Blobs stored by this run that the catalog does not list yet (it does after each flush).
+  const knownInRun = new Set<string>();
   const flush = (): void => {
     if (pending.length === 0 && stored.length === 0) return;
     plan.files.recordProviderBlobs(plan.providerId, stored.splice(0));
+    knownInRun.clear();
     plan.files.rememberHashes(hashed.splice(0));
     plan.files.upsert(plan.datasetId, plan.versionId, pending.splice(0));
     lastFlush = Date.now();
     faultPoint('put:after-batch');
   };
-
-  const knownInRun = new Set<string>();
-  const storeOne = async (source: SourceFile): Promise<void> => {
-    plan.signal?.throwIfAborted();
-    const { entry, uploaded } = await storeFile(plan, source, knownInRun, headFirst);
-    if (source.stamp) hashed.push({ path: source.absPath, stamp: source.stamp, sha256: entry.sha256 });
+  const record = (entry: FileEntry, uploaded: boolean): void => {
     summary.files += 1;
     summary.bytes += entry.size;
     if (uploaded) summary.bytesUploaded += entry.size;
     else summary.bytesSkipped += entry.size;
-    knownInRun.add(entry.sha256);
     pending.push(entry);
-    stored.push({ sha256: entry.sha256, size: entry.size });
     plan.progress?.advance(1, entry.size);
     if (pending.length >= FLUSH_FILES || Date.now() - lastFlush >= FLUSH_MS) flush();
   };
+
+  // Files unchanged since they were last hashed, whose content the provider holds, need no I/O:
+  // they are recorded as they come (most of a put of a tree that changed a little), without the
+  // promise per file that the others cost.
+  const { files, providerId } = plan;
+  function* needingWork(): Generator<SourceFile> {
+    for (const source of plan.sources.files) {
+      plan.signal?.throwIfAborted();
+      const sha256 = source.stamp && files.storedHash(providerId, source.absPath, source.stamp);
+      if (sha256) record(toEntry(source, sha256, source.size), false);
+      else yield source;
+    }
+  }
+  const storeOne = async (source: SourceFile): Promise<void> => {
+    plan.signal?.throwIfAborted();
+    const { entry, uploaded, catalogKnew } = await storeFile(plan, source, knownInRun, headFirst);
+    if (source.stamp) hashed.push({ path: source.absPath, stamp: source.stamp, sha256: entry.sha256 });
+    if (!catalogKnew) {
+      knownInRun.add(entry.sha256);
+      stored.push({ sha256: entry.sha256, size: entry.size });
+    }
+    record(entry, uploaded);
+  };
   try {
-    await forEachLimited(plan.sources, plan.concurrency, storeOne);
+    await forEachLimited(needingWork(), plan.concurrency, storeOne);
   } finally {
     flush();
   }
@@ -96,7 +113,7 @@ export async function putFiles(plan: PutPlan): Promise<PutSummary> {
  * blob; the answer is whether to do that.
  */
 async function learnWhatProviderHolds(plan: PutPlan): Promise<boolean> {
-  const n = plan.sources.length;
+  const n = plan.sources.count;
   if (n <= LIST_THRESHOLD) return true;
   const resuming = plan.files.summary(plan.datasetId, plan.versionId).fileCount > 0;
   if (resuming || plan.files.providerBlobCount(plan.providerId) < n / 2) {
@@ -109,56 +126,55 @@ async function learnWhatProviderHolds(plan: PutPlan): Promise<boolean> {
   return false;
 }
 
+interface Stored {
+  entry: FileEntry;
+  /** this put sent the content */
+  uploaded: boolean;
+  /** the catalog already listed the blob in this provider */
+  catalogKnew: boolean;
+}
+
 async function storeFile(
   plan: PutPlan,
   source: SourceFile,
   knownInRun: Set<string>,
   headFirst: boolean,
-): Promise<{ entry: FileEntry; uploaded: boolean }> {
-  const isKnown = (sha: string): boolean => knownInRun.has(sha) || plan.files.providerHasBlob(plan.providerId, sha);
-  const held = async (entry: FileEntry): Promise<boolean> =>
-    isKnown(entry.sha256) || (headFirst && (await plan.backend.head(blobKey(entry.sha256)))?.size === entry.size);
-  // Unchanged since it was last hashed, and its content already stored: nothing to read.
-  const cached = source.stamp && plan.files.cachedHash(source.absPath, source.stamp);
-  if (cached && isKnown(cached)) return { entry: toEntry(source, cached, source.size), uploaded: false };
+): Promise<Stored> {
+  const inCatalog = (sha: string): boolean => plan.files.providerHasBlob(plan.providerId, sha);
+  const done = (entry: FileEntry, uploaded: boolean, catalogKnew = false): Stored => ({ entry, uploaded, catalogKnew });
   if (source.size <= IN_MEMORY_LIMIT) {
     const bytes = await readFile(source.absPath);
     const entry = toEntry(source, sha256Hex(bytes), bytes.length);
-    if (await held(entry)) return { entry, uploaded: false };
+    if (knownInRun.has(entry.sha256)) return done(entry, false);
+    if (inCatalog(entry.sha256)) return done(entry, false, true);
+    if (headFirst && (await plan.backend.head(blobKey(entry.sha256)))?.size === entry.size) return done(entry, false);
     try {
       await plan.backend.put(blobKey(entry.sha256), bytes, {
         ifNoneMatch: true,
         sha256: entry.sha256,
         signal: plan.signal,
       });
-      return { entry, uploaded: true };
+      return done(entry, true);
     } catch (error) {
-      if (error instanceof PreconditionFailedError) return { entry, uploaded: false };
+      if (error instanceof PreconditionFailedError) return done(entry, false);
       throw error;
     }
   }
+  // Large files are read twice: once to learn the key (content addressing), once to send. A file
+  // that changes in between must not be stored under the old hash; its stat stamp (ctime moves
+  // with every write) taken before the hash and after the upload says whether it did.
+  const before = source.stamp ?? stampOf(await stat(source.absPath));
   const hashed = await hashFile(source.absPath);
   const entry = toEntry(source, hashed.sha256, hashed.size);
-  if (isKnown(entry.sha256) || (await plan.backend.head(blobKey(entry.sha256)))?.size === entry.size) {
-    return { entry, uploaded: false };
-  }
-  // Hash again on the way up: a file that changed since it was hashed must not be stored under
-  // the old hash.
-  const hashing = new HashingStream();
-  const body = createReadStream(source.absPath, { highWaterMark: 1 << 20 });
-  const upload = plan.backend.put(blobKey(entry.sha256), hashing, { size: entry.size, signal: plan.signal });
-  try {
-    await Promise.all([pipeline(body, hashing), upload]);
-  } catch (error) {
-    body.destroy();
-    hashing.destroy();
-    throw error;
-  }
-  if (hashing.digest() !== entry.sha256 || hashing.bytes !== entry.size) {
+  if (knownInRun.has(entry.sha256)) return done(entry, false);
+  if (inCatalog(entry.sha256)) return done(entry, false, true);
+  if ((await plan.backend.head(blobKey(entry.sha256)))?.size === entry.size) return done(entry, false);
+  await plan.backend.put(blobKey(entry.sha256), { file: source.absPath, size: entry.size }, { signal: plan.signal });
+  if (stampOf(await stat(source.absPath)) !== before) {
     await plan.backend.delete([blobKey(entry.sha256)]);
     throw new IntegrityError(`${source.absPath} changed while it was being stored; put it again`, 'ECHANGED');
   }
-  return { entry, uploaded: true };
+  return done(entry, true);
 }
 
 function toEntry(source: SourceFile, sha256: string, size: number): FileEntry {

@@ -11,6 +11,10 @@ export function putFlags(required: boolean) {
     }),
     'target-path': Flags.string({ description: 'directory in the version to put into', default: '/' }),
     'follow-symlinks': Flags.boolean({ description: 'store what symlinks point at instead of skipping them' }),
-    concurrency: Flags.integer({ description: 'transfers in flight', min: 1, max: 512 }),
+    concurrency: Flags.integer({
+      description: 'uploads in flight (default 32, or concurrency in the config)',
+      min: 1,
+      max: 512,
+    }),
   };
 }

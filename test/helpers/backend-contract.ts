@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NotFoundError, PreconditionFailedError } from '../../src/core/errors.js';
@@ -5,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { IntegrityError } from '../../src/core/errors.js';
 import { readAll, type StorageBackend } from '../../src/storage/backend.js';
 import { blobKey } from '../../src/storage/keys.js';
-import { openBlob } from '../../src/transfer/open-blob.js';
+import { readBlob, type RangedReads } from '../../src/transfer/read-blob.js';
 import { sha256Hex } from '../../src/transfer/hash.js';
 
 export interface BackendUnderTest {
@@ -46,18 +49,43 @@ export function backendContract(name: string, make: () => Promise<BackendUnderTe
       cleanup = undefined;
     });
 
+    /** The blob's bytes as readBlob delivers them (chunks copied: their memory is reused). */
+    const readWhole = async (sha: string, size: number, tuning: RangedReads): Promise<Buffer> => {
+      const chunks: Buffer[] = [];
+      await readBlob(backend, sha, size, (chunk) => void chunks.push(Buffer.from(chunk)), undefined, tuning);
+      return Buffer.concat(chunks);
+    };
+
     it('a large blob is read as parallel ranges, in order, byte for byte; a stored size that disagrees is IntegrityError', async () => {
-      const tuning = { from: 64 * 1024, rangeSize: 10_000, inFlight: 3 };
+      const tuning = { from: 64 * 1024, rangeSize: 10_000, perBlob: 3, pool: 4 };
       const body = randomBytes(200_003);
       const sha = sha256Hex(body);
       await backend.put(blobKey(sha), body);
-      const got = await readAll(await openBlob(backend, sha, body.length, undefined, tuning));
+      const got = await readWhole(sha, body.length, tuning);
       expect(got.length).toBe(body.length);
       expect(Buffer.compare(got, body)).toBe(0);
-      await expect(openBlob(backend, sha, body.length + 1, undefined, tuning)).rejects.toBeInstanceOf(IntegrityError);
-      await expect(openBlob(backend, sha256Hex(bytes('absent')), 100_000, undefined, tuning)).rejects.toBeInstanceOf(
-        NotFoundError,
-      );
+      await expect(readWhole(sha, body.length + 1, tuning)).rejects.toBeInstanceOf(IntegrityError);
+      await expect(readWhole(sha256Hex(bytes('absent')), 100_000, tuning)).rejects.toBeInstanceOf(NotFoundError);
+    });
+
+    it('large blobs read at once share a range pool smaller than their read-ahead, and all arrive whole', async () => {
+      const tuning = { from: 64 * 1024, rangeSize: 7_000, perBlob: 4, pool: 3 };
+      const bodies = [randomBytes(150_001), randomBytes(99_999), randomBytes(70_000)];
+      for (const body of bodies) await backend.put(blobKey(sha256Hex(body)), body);
+      const got = await Promise.all(bodies.map((body) => readWhole(sha256Hex(body), body.length, tuning)));
+      got.forEach((g, i) => expect(Buffer.compare(g, bodies[i]!), `blob ${i}`).toBe(0));
+    });
+
+    it('put takes a local file as its body', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'strata-contract-'));
+      try {
+        const body = randomBytes(123_457);
+        await writeFile(join(dir, 'f.bin'), body);
+        await backend.put('blobs/from-file', { file: join(dir, 'f.bin'), size: body.length });
+        expect(Buffer.compare(await readAll(await backend.get('blobs/from-file')), body)).toBe(0);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     });
 
     it('verify() succeeds on a usable place', async () => {

@@ -1,6 +1,8 @@
 // The shared StorageBackend contract, held against S3Backend on a real Ceph RGW, plus what only S3
 // has: multipart uploads, conditional writes as the server does them, pagination and batch deletes.
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import pLimit from 'p-limit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -10,10 +12,12 @@ import { readAll } from '../../src/storage/backend.js';
 import { S3Backend } from '../../src/storage/s3.js';
 import { backendContract } from '../helpers/backend-contract.js';
 import { silentServer, TestBucket } from '../helpers/s3-bucket.js';
+import { tempDirs } from '../helpers/temp.js';
 
 const s3 = inject('s3');
 const MiB = 1024 * 1024;
 const SMALL_PARTS = { STRATA_S3_PART_SIZE: String(5 * MiB) };
+const fresh = tempDirs('strata-s3-contract-');
 
 function config(bucket: string, extra: Partial<S3ProviderConfig> = {}): S3ProviderConfig {
   return {
@@ -114,6 +118,26 @@ describe.skipIf(!s3)('S3Backend on Ceph RGW', () => {
         expect(await backend.head('blobs/big')).toMatchObject({ size: body.length, etag });
         const tail = await readAll(await backend.get('blobs/big', { start: body.length - 10, end: body.length - 1 }));
         expect(Buffer.compare(tail, body.subarray(body.length - 10))).toBe(0);
+      } finally {
+        backend.close();
+      }
+    });
+
+    it('a local file larger than the part size goes multipart from the file, also at an exact multiple of the part size', async () => {
+      const backend = new S3Backend(config(bucket.name), SMALL_PARTS);
+      const dir = fresh();
+      try {
+        for (const [name, size, parts] of [
+          ['odd', 11 * MiB + 3, 3],
+          ['even', 10 * MiB, 2],
+        ] as const) {
+          const body = randomBytes(size);
+          writeFileSync(join(dir, name), body);
+          const { etag } = await backend.put(`blobs/${name}`, { file: join(dir, name), size });
+          expect(etag).toMatch(new RegExp(`^[0-9a-f]{32}-${parts}$`));
+          expect(Buffer.compare(await readAll(await backend.get(`blobs/${name}`)), body)).toBe(0);
+        }
+        expect(await bucket.uploads()).toEqual([]);
       } finally {
         backend.close();
       }

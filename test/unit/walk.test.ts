@@ -21,7 +21,7 @@ async function plan(
   options: Partial<WalkOptions> = {},
 ): Promise<{ files: SourceFile[]; paths: string[]; warnings: string[] }> {
   const warnings: string[] = [];
-  const files = await planSources(sources, target, { warn: (m) => warnings.push(m), ...options });
+  const files = [...planSources(sources, target, { warn: (m) => warnings.push(m), ...options }).files];
   return { files, paths: files.map((f) => f.path), warnings };
 }
 
@@ -172,6 +172,26 @@ describe("planSources: Gradient's put mapping", () => {
     expect(paths.length).toBeLessThan(10);
     expect(warnings.some((w) => w.includes('broken symlink'))).toBe(true);
     expect(warnings.some((w) => w.includes('loops back'))).toBe(true);
+  });
+
+  it('counts files (and bytes when asked) while checking, warns once, and walks the files only when read', () => {
+    const root = fresh();
+    write(root, { 'tree/a.txt': 'aa', 'tree/sub/b.txt': 'bbbb' });
+    symlinkSync(join(root, 'tree/a.txt'), join(root, 'tree/link'));
+    const warnings: string[] = [];
+    const sources = planSources([join(root, 'tree')], '', { warn: (m) => warnings.push(m), countBytes: true });
+    expect([sources.count, sources.bytes, warnings.length]).toEqual([2, 6, 1]);
+    write(root, { 'tree/c.txt': 'added after the check' });
+    expect([...sources.files].map((f) => f.path)).toEqual(['tree/a.txt', 'tree/c.txt', 'tree/sub/b.txt']);
+    expect([...sources.files]).toHaveLength(3);
+    expect(warnings).toHaveLength(1);
+    expect(planSources([join(root, 'tree')], '', { warn: () => undefined }).bytes).toBeUndefined();
+  });
+
+  it('refuses a file name that is not a clean version path deep in a tree while checking, before any file is read', () => {
+    const root = fresh();
+    write(root, { 'tree/ok.txt': 'ok', 'tree/deep/bad\\name.txt': 'x' });
+    expect(() => planSources([join(root, 'tree')], '', { warn: () => undefined })).toThrow(UsageError);
   });
 
   it('refuses a target path that is not a clean version path', async () => {

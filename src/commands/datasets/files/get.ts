@@ -5,7 +5,7 @@ import { cacheDirFlag } from '../../../ui/cache-flags.js';
 import { formatBytes } from '../../../ui/table.js';
 import { getFromVersion } from '../../../services/file-reads.js';
 import { materializeVersion } from '../../../services/cache.js';
-import { LINK_MODES, type LinkMode } from '../../../cache/materialize.js';
+import { LINK_MODES, type LinkMode } from '../../../cache/place.js';
 
 type Result = Awaited<ReturnType<typeof getFromVersion>> & Partial<Awaited<ReturnType<typeof materializeVersion>>>;
 
@@ -38,7 +38,11 @@ export default class FilesGet extends StrataCommand<Result> {
       allowNo: true,
     }),
     offline: Flags.boolean({ description: 'resolve the ref from this catalog alone, without asking the bucket' }),
-    concurrency: Flags.integer({ description: 'transfers in flight', min: 1, max: 512 }),
+    concurrency: Flags.integer({
+      description: 'downloads in flight (default 64, or concurrency in the config)',
+      min: 1,
+      max: 512,
+    }),
   };
 
   protected async execute(): Promise<Result> {

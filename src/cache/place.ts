@@ -1,0 +1,243 @@
+import { constants, linkSync } from 'node:fs';
+import { chmod, copyFile, link, lstat, rename, unlink, writeFile } from 'node:fs/promises';
+import { join, dirname } from 'node:path';
+import type { FileEntry } from '../core/model.js';
+import { IntegrityError, UsageError } from '../core/errors.js';
+import { setMtimeMs } from '../core/mtime.js';
+import { SafeDirs } from '../core/safe-dirs.js';
+import { tempName } from '../core/temp-name.js';
+import { hashFile, sha256Hex } from '../transfer/hash.js';
+import { createdWithMode, type CacheStore } from './store.js';
+
+/**
+ * How files get from the cache into a directory:
+ * - auto: reflink where the filesystem can, else copy — safe for a user who edits the files;
+ * - reflink: copy-on-write clone, or fail where the filesystem has none;
+ * - hardlink: the cache's own read-only inode — only for consumers that cannot write (the job
+ *   runner's read-only input mounts): editing it would change the cache;
+ * - copy: a verified byte copy.
+ * Never symlinks: eviction would leave them dangling.
+ */
+export type LinkMode = 'auto' | 'reflink' | 'hardlink' | 'copy';
+export const LINK_MODES: readonly LinkMode[] = ['auto', 'reflink', 'hardlink', 'copy'];
+
+/** Larger files are copied with copyFile and hashed separately instead of read whole. */
+const READ_WHOLE_LIMIT = 64 * 1024 * 1024;
+const TEMP_PREFIX = '.strata-tmp-';
+
+export interface PlaceOptions {
+  cache: CacheStore;
+  files: readonly FileEntry[];
+  target: string;
+  link: LinkMode;
+  signal?: AbortSignal;
+}
+
+/** Puts files into the target directory, each through a temp file renamed into place. */
+export class Placer {
+  private readonly dirs: SafeDirs;
+  private reflinkWorks: boolean;
+  /** whether files are byte copies (known once a reflink was tried) */
+  private copying?: Promise<boolean>;
+  used: LinkMode;
+
+  constructor(
+    private readonly plan: PlaceOptions,
+    /** fetches a blob into the cache again (evicted, or found damaged) */
+    private readonly refill: (sha: string) => Promise<void>,
+    /** blobs fetched and verified by this run: copied without hashing them again */
+    private readonly fresh: ReadonlySet<string>,
+  ) {
+    this.dirs = new SafeDirs(plan.target);
+    this.reflinkWorks = plan.link === 'auto' || plan.link === 'reflink';
+    this.used = plan.link;
+  }
+
+  /**
+   * The read-only fast path: links every file it can synchronously (a warm hardlink run is
+   * mostly this loop) and returns the files that need the general path (an existing file in
+   * the way, a blob evicted meanwhile, another user's blob the kernel will not let us link).
+   */
+  hardlinkAll(placed: (file: FileEntry) => void): FileEntry[] {
+    const rest: FileEntry[] = [];
+    for (const file of this.plan.files) {
+      this.plan.signal?.throwIfAborted();
+      this.dirs.parentsOf(file.path);
+      try {
+        linkSync(this.plan.cache.blobPath(file.sha256), join(this.plan.target, ...file.path.split('/')));
+        placed(file);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'EEXIST' && code !== 'ENOENT' && code !== 'EPERM') throw error;
+        rest.push(file);
+      }
+    }
+    return rest;
+  }
+
+  /**
+   * Whether files end up as byte copies of the cache's (copy, or auto where the filesystem
+   * cannot clone): then a blob being fetched is best written into its first file as it arrives.
+   * Auto finds out once, by cloning a one-byte file from the cache's filesystem to the target's.
+   */
+  copies(): Promise<boolean> {
+    if (this.plan.link === 'copy') return Promise.resolve(true);
+    if (this.plan.link !== 'auto') return Promise.resolve(false);
+    this.copying ??= (async () => {
+      this.dirs.parentsOf('probe');
+      const probe = join(this.plan.cache.dir, tempName('.probe-'));
+      const clone = join(this.plan.target, tempName(TEMP_PREFIX));
+      try {
+        await writeFile(probe, 'x');
+        await copyFile(probe, clone, constants.COPYFILE_FICLONE_FORCE);
+        return false;
+      } catch {
+        this.reflinkWorks = false;
+        return true;
+      } finally {
+        await Promise.all([unlink(probe).catch(() => undefined), unlink(clone).catch(() => undefined)]);
+      }
+    })();
+    return this.copying;
+  }
+
+  /** Places one file from the cache; `bytes`, when given, are its verified content, just fetched. */
+  async place(file: FileEntry, bytes?: Buffer): Promise<void> {
+    const destination = this.destinationOf(file);
+    if (this.plan.link === 'hardlink') {
+      const existing = await lstat(destination).catch(() => undefined);
+      if (existing?.isDirectory())
+        throw new UsageError(`cannot write ${destination}: a directory is in the way`, 'EPATH');
+      if (await this.hardlink(file, destination, existing !== undefined)) return;
+      // A blob another user filled cannot be linked where protected_hardlinks is on (Debian's
+      // default): that file gets a verified copy instead, and the result says so.
+      this.used = 'copy';
+    }
+    const mode = file.mode & 0o7777;
+    if (bytes) {
+      if (this.used === 'auto') this.used = 'copy';
+      return this.throughTemp(file, destination, async (temp) => {
+        await writeFile(temp, bytes, { mode });
+        return createdWithMode(mode);
+      });
+    }
+    return this.throughTemp(file, destination, async (temp) => {
+      if (!(this.reflinkWorks && (await this.reflink(file, temp)))) await this.copy(file, temp);
+      return false;
+    });
+  }
+
+  /** Places one file whose content `write` puts into the temp file it is given (a fetch, as it arrives). */
+  placeFetched(file: FileEntry, write: (temp: string) => Promise<void>): Promise<void> {
+    if (this.used === 'auto') this.used = 'copy';
+    return this.throughTemp(file, this.destinationOf(file), async (temp) => {
+      await write(temp);
+      return false;
+    });
+  }
+
+  private destinationOf(file: FileEntry): string {
+    this.dirs.parentsOf(file.path);
+    return join(this.plan.target, ...file.path.split('/'));
+  }
+
+  /** `write` fills the temp file and says whether it set the file's mode; then mode, mtime, rename. */
+  private async throughTemp(
+    file: FileEntry,
+    destination: string,
+    write: (temp: string) => Promise<boolean>,
+  ): Promise<void> {
+    const temp = join(dirname(destination), tempName(TEMP_PREFIX));
+    let renamed = false;
+    try {
+      if (!(await write(temp))) await chmod(temp, file.mode & 0o7777);
+      await setMtimeMs(temp, file.mtimeMs);
+      await rename(temp, destination).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'EISDIR' || error.code === 'ENOTEMPTY' || error.code === 'EEXIST') {
+          throw new UsageError(`cannot write ${destination}: a directory is in the way`, 'EPATH');
+        }
+        throw error;
+      });
+      renamed = true;
+    } finally {
+      if (!renamed) await unlink(temp).catch(() => undefined);
+    }
+  }
+
+  /** true when linked; false when the kernel refuses to link another user's file (EPERM). */
+  private async hardlink(file: FileEntry, destination: string, replace: boolean): Promise<boolean> {
+    if (replace) await unlink(destination);
+    const blob = this.plan.cache.blobPath(file.sha256);
+    const linked = async (): Promise<boolean> =>
+      link(blob, destination).then(
+        () => true,
+        (error: NodeJS.ErrnoException) => {
+          if (error.code === 'EPERM') return false;
+          throw error;
+        },
+      );
+    try {
+      return await linked();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      await this.refill(file.sha256); // evicted between our check and now
+      return linked();
+    }
+  }
+
+  /** true when cloned; false when this filesystem cannot clone (auto then copies). */
+  private async reflink(file: FileEntry, temp: string): Promise<boolean> {
+    try {
+      await copyFile(this.plan.cache.blobPath(file.sha256), temp, constants.COPYFILE_FICLONE_FORCE);
+      this.used = 'reflink';
+      return true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        await this.refill(file.sha256);
+        return this.reflink(file, temp);
+      }
+      if (this.plan.link === 'reflink') {
+        throw new UsageError(
+          `the filesystem of ${this.plan.target} cannot reflink from the cache (${code}); use --link auto or copy`,
+          'ENOREFLINK',
+        );
+      }
+      this.reflinkWorks = false;
+      return false;
+    }
+  }
+
+  /** A verified copy: a cached blob that no longer matches its sha256 is dropped and fetched again. */
+  private async copy(file: FileEntry, temp: string): Promise<void> {
+    if (this.used === 'auto') this.used = 'copy';
+    const cache = this.plan.cache;
+    if (this.fresh.has(file.sha256)) {
+      // verified on its way into the cache moments ago: a kernel copy, no second hash
+      await copyFile(cache.blobPath(file.sha256), temp);
+      return;
+    }
+    if (file.size <= READ_WHOLE_LIMIT) {
+      let bytes = await cache.readVerified(file.sha256, file.size, sha256Hex);
+      if (!bytes) {
+        await this.refill(file.sha256);
+        bytes = await cache.readVerified(file.sha256, file.size, sha256Hex);
+        if (!bytes) throw new IntegrityError(`blob ${file.sha256} for ${file.path} failed verification twice`);
+      }
+      await writeFile(temp, bytes, { mode: 0o600 });
+      return;
+    }
+    for (let attempt = 0; ; attempt++) {
+      await copyFile(cache.blobPath(file.sha256), temp).catch(async (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+        await this.refill(file.sha256);
+        await copyFile(cache.blobPath(file.sha256), temp);
+      });
+      const copied = await hashFile(temp);
+      if (copied.sha256 === file.sha256 && copied.size === file.size) return;
+      if (attempt > 0) throw new IntegrityError(`blob ${file.sha256} for ${file.path} failed verification twice`);
+      await cache.drop(file.sha256);
+      await this.refill(file.sha256);
+    }
+  }
+}

@@ -1,0 +1,11 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+
+// Host, pid and a random part once; a counter after. A random name per file costs more than the
+// write on the hot path of many small files, and this one is as unique: other processes (on
+// other hosts too, for a shared cache) differ in the first part.
+const PROCESS_PART = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+let count = 0;
+
+/** A name no other file has, for a temp file written beside its final place and renamed there. */
+export const tempName = (prefix: string): string => `${prefix}${PROCESS_PART}-${(++count).toString(36)}`;

@@ -1,0 +1,110 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import {
+  AbortMultipartUploadCommand,
+  DeleteObjectsCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { S3ProviderConfig } from '../core/model.js';
+import type { LeanCredentials } from './s3-lean.js';
+
+// The SDK warns on every run that its 2027 releases will need Node 22; the lockfile pins it, and
+// stderr is for errors (DESIGN.md invariant 7).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+export interface SdkSettings {
+  idleTimeoutMs: number;
+  maxAttempts: number;
+}
+
+export interface ListedPage {
+  objects: { key: string; size: number; etag: string; lastModified: Date }[];
+  next?: string;
+}
+
+/**
+ * The S3 operations that go through the AWS SDK: listings, batch deletes, multipart bookkeeping,
+ * the bucket check, and credential resolution (environment chain, profiles, refresh). Loaded
+ * only when one is needed (the SDK costs ~100 ms to import): the data path (GET, HEAD, PUT,
+ * multipart parts) is the lean client's.
+ */
+export class S3Sdk {
+  private readonly client: S3Client;
+
+  constructor(
+    config: S3ProviderConfig,
+    private readonly bucket: string,
+    settings: SdkSettings,
+  ) {
+    this.client = new S3Client({
+      region: config.region,
+      ...(config.endpoint ? { endpoint: config.endpoint, forcePathStyle: true } : {}),
+      ...(config.credentials === 'stored'
+        ? { credentials: { accessKeyId: config.accessKey ?? '', secretAccessKey: config.secretAccessKey ?? '' } }
+        : config.credentials === 'profile'
+          ? { profile: config.profile }
+          : {}),
+      // We verify every byte with our own sha256; the SDK's default aws-chunked checksums break
+      // uploads on servers such as Ceph RGW 16.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      retryMode: 'standard',
+      maxAttempts: settings.maxAttempts,
+      requestHandler: new NodeHttpHandler({
+        connectionTimeout: 4000,
+        // socketTimeout is the idle timeout that fails a request. (requestTimeout, in this
+        // @smithy/node-http-handler, only prints a warning to the console unless told to throw.)
+        socketTimeout: settings.idleTimeoutMs,
+        httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 256 }),
+        httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 256 }),
+      }),
+    });
+  }
+
+  credentials(): Promise<LeanCredentials> {
+    return this.client.config.credentials();
+  }
+
+  async listPage(prefix: string, token?: string, maxKeys?: number, signal?: AbortSignal): Promise<ListedPage> {
+    const page = await this.client.send(
+      new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: maxKeys }),
+      { abortSignal: signal },
+    );
+    return {
+      objects: (page.Contents ?? []).flatMap((o) =>
+        o.Key
+          ? [{ key: o.Key, size: o.Size ?? 0, etag: o.ETag ?? '', lastModified: o.LastModified ?? new Date(0) }]
+          : [],
+      ),
+      next: page.IsTruncated ? page.NextContinuationToken : undefined,
+    };
+  }
+
+  /** Deletes up to 1,000 keys; a key the server could not delete is an error. */
+  async deleteBatch(keys: readonly string[]): Promise<void> {
+    const out = await this.client.send(
+      new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }),
+    );
+    const failed = out.Errors?.[0];
+    if (failed) throw Object.assign(new Error(failed.Message ?? 'delete failed'), { name: failed.Code });
+  }
+
+  /** Aborts the unfinished multipart uploads of exactly this key that began before `before`. */
+  async abortUploads(key: string, before: Date): Promise<void> {
+    const listed = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: key }));
+    for (const u of listed.Uploads ?? []) {
+      if (u.Key === key && u.UploadId && (!u.Initiated || u.Initiated < before)) {
+        await this.client.send(
+          new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: u.UploadId }),
+        );
+      }
+    }
+  }
+
+  destroy(): void {
+    this.client.destroy();
+  }
+}

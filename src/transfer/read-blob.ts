@@ -1,0 +1,203 @@
+import { createHash } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
+import { IntegrityError } from '../core/errors.js';
+import type { StorageBackend } from '../storage/backend.js';
+import { blobKey } from '../storage/keys.js';
+
+const MiB = 1024 * 1024;
+
+/**
+ * Takes a blob's bytes, called with the chunks in order. It may be called with the next chunk
+ * before the promise it returned for this one settles (a large blob's writes overlap the hashing
+ * of what follows), so whatever depends on order happens before its first await. A chunk is
+ * valid only until its promise settles (its memory is reused after): a sink that keeps bytes
+ * copies them.
+ */
+export type BlobSink = (chunk: Buffer) => void | Promise<void>;
+
+/** Reads a blob of the provider into a sink, in order; `size` is what its manifest says. */
+export type BlobReader = (sha256: string, size: number, sink: BlobSink, signal?: AbortSignal) => Promise<void>;
+
+export interface RangedReads {
+  /** blobs this large are read as parallel ranges: one stream of a large object is slower than S3 serves */
+  from: number;
+  rangeSize: number;
+  /** ranges of one blob in flight at once */
+  perBlob: number;
+  /** range buffers of the whole process: how much read-ahead all large blobs together may hold */
+  pool: number;
+}
+
+/** Ranges a sink may hold at once: its writes of one overlap the hashing of the next. */
+const DELIVERIES_IN_FLIGHT = 4;
+
+/** aws-cli reads 10 ranges of 8 MiB at once */
+const RANGED_READS: RangedReads = { from: 64 * MiB, rangeSize: 8 * MiB, perBlob: 8, pool: 16 };
+
+/**
+ * Reads a blob in order into `sink` (the caller hashes what it gets and checks size and sha256).
+ * Large blobs are read as parallel ranges into a fixed pool of buffers, after a HEAD that checks
+ * their size, so memory stays bounded however many large blobs are read at once.
+ */
+export async function readBlob(
+  backend: StorageBackend,
+  sha256: string,
+  size: number,
+  sink: BlobSink,
+  signal?: AbortSignal,
+  tuning: RangedReads = RANGED_READS,
+): Promise<void> {
+  const key = blobKey(sha256);
+  const stored = size < tuning.from ? undefined : await backend.head(key);
+  if (stored && stored.size !== size) {
+    throw new IntegrityError(
+      `blob ${sha256} in ${backend.location} has ${stored.size} bytes, its manifest says ${size}; nothing was written`,
+    );
+  }
+  // One GET: small blobs, and a missing one (which then fails as any read of it does).
+  if (!stored) return streamReader(await backend.get(key, undefined, signal))(sink);
+  await readRanges(backend, key, size, sink, tuning, signal);
+}
+
+/** `readBlob` bound to the provider a lazy `backend` opens (a warm materialization never opens it). */
+export const blobReader =
+  (backend: () => Promise<StorageBackend>): BlobReader =>
+  async (sha256, size, sink, signal) =>
+    readBlob(await backend(), sha256, size, sink, signal);
+
+/** Range buffers shared by every ranged read of this process, made as first needed. */
+class BufferPool {
+  private readonly free: Buffer[] = [];
+  private made = 0;
+  private readonly waiting: ((buffer: Buffer) => void)[] = [];
+
+  constructor(
+    private readonly size: number,
+    private readonly max: number,
+  ) {}
+
+  take(): Promise<Buffer> {
+    const buffer =
+      this.free.pop() ?? (this.made < this.max ? (this.made++, Buffer.allocUnsafeSlow(this.size)) : undefined);
+    return buffer ? Promise.resolve(buffer) : new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  give(buffer: Buffer): void {
+    const next = this.waiting.shift();
+    if (next) next(buffer);
+    else this.free.push(buffer);
+  }
+}
+
+const pools = new Map<string, BufferPool>();
+const poolFor = ({ rangeSize, pool }: RangedReads): BufferPool => {
+  const name = `${rangeSize}x${pool}`;
+  let found = pools.get(name);
+  if (!found) pools.set(name, (found = new BufferPool(rangeSize, pool)));
+  return found;
+};
+
+/**
+ * The object's bytes in order, with the next ranges already on their way. Each blob asks for its
+ * ranges in order and holds the buffer of its earliest undelivered one, so blobs sharing the
+ * pool always make progress.
+ */
+async function readRanges(
+  backend: StorageBackend,
+  key: string,
+  size: number,
+  sink: BlobSink,
+  tuning: RangedReads,
+  signal?: AbortSignal,
+): Promise<void> {
+  const pool = poolFor(tuning);
+  const stop = new AbortController();
+  const both = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
+  const count = Math.ceil(size / tuning.rangeSize);
+  const pending: Promise<{ buffer: Buffer; length: number }>[] = [];
+  /** ranges handed to the sink whose promise has not settled */
+  const delivering = new Set<Promise<void>>();
+  let next = 0;
+  const request = (): void => {
+    const start = next++ * tuning.rangeSize;
+    const end = Math.min(size, start + tuning.rangeSize);
+    const read = pool.take().then(async (buffer) => {
+      try {
+        let length = 0;
+        for await (const chunk of await backend.get(key, { start, end: end - 1 }, both)) {
+          const bytes = chunk as Buffer;
+          if (length + bytes.length > end - start) {
+            throw new IntegrityError(`reading ${key}: the server sent more than the ${end - start} bytes asked for`);
+          }
+          bytes.copy(buffer, length);
+          length += bytes.length;
+        }
+        return { buffer, length };
+      } catch (error) {
+        pool.give(buffer);
+        throw error;
+      }
+    });
+    read.catch(() => undefined); // awaited in its turn; a failure before then is not unhandled
+    pending.push(read);
+  };
+  try {
+    while (next < Math.min(count, tuning.perBlob)) request();
+    while (pending.length > 0) {
+      const { buffer, length } = await pending.shift()!;
+      if (next < count) request();
+      const delivered: Promise<void> = (async () => sink(buffer.subarray(0, length)))().finally(() => {
+        delivering.delete(delivered);
+        pool.give(buffer);
+      });
+      delivered.catch(() => undefined); // awaited below; failing before then is not unhandled
+      delivering.add(delivered);
+      if (delivering.size >= DELIVERIES_IN_FLIGHT) await Promise.race(delivering);
+    }
+    await Promise.all(delivering);
+  } finally {
+    stop.abort();
+    await Promise.allSettled(delivering);
+    // Ranges still in flight fail on the abort and hand their buffers back; ranges that arrived
+    // but were not delivered are handed back here.
+    for (const r of await Promise.allSettled(pending)) if (r.status === 'fulfilled') pool.give(r.value.buffer);
+  }
+}
+
+/**
+ * Writes what a reader delivers into new files (mode 0600, which must not exist), the same bytes
+ * into each at once, hashing them on the way; more than `size` bytes is refused as it arrives.
+ * Says what arrived, for the caller to check against the manifest.
+ */
+export async function readIntoFiles(
+  read: (sink: BlobSink) => Promise<void>,
+  paths: readonly string[],
+  size: number,
+): Promise<{ sha256: string; bytes: number }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const files: FileHandle[] = [];
+  try {
+    for (const path of paths) files.push(await open(path, 'wx', 0o600));
+    await read(async (chunk) => {
+      if (bytes + chunk.length > size) throw tooLong(size);
+      hash.update(chunk);
+      const at = bytes;
+      bytes += chunk.length;
+      await Promise.all(files.map((file) => file.write(chunk, 0, chunk.length, at)));
+    });
+  } finally {
+    await Promise.all(files.map((file) => file.close()));
+  }
+  return { sha256: hash.digest('hex'), bytes };
+}
+
+export const tooLong = (size: number): IntegrityError =>
+  new IntegrityError(`storage sent more than the ${size} bytes the manifest says; nothing was written`);
+
+/** A reader of a stream's bytes (a local file, a spool). */
+export const streamReader =
+  (stream: AsyncIterable<unknown>) =>
+  async (sink: BlobSink): Promise<void> => {
+    for await (const chunk of stream) await sink(chunk as Buffer);
+  };
