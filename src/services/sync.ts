@@ -1,7 +1,7 @@
 import type { AppContext } from './context.js';
 import type { Dataset, Provider } from '../core/model.js';
 import { IntegrityError, type StrataError } from '../core/errors.js';
-import { parseRef } from '../core/refs.js';
+import { LATEST, parseRef } from '../core/refs.js';
 import { DATASET_ID } from '../core/ids.js';
 import { readAll, type StorageBackend } from '../storage/backend.js';
 import { DATASETS_PREFIX, datasetPrefix } from '../storage/keys.js';
@@ -279,11 +279,14 @@ export function refusedError(results: SyncResult[]): StrataError | undefined {
  */
 export async function refreshForRead(ctx: AppContext, refText: string, offline = false): Promise<void> {
   if (offline) return;
-  const { dataset: nameOrId } = parseRef(refText);
-  const dataset = DATASET_ID.test(nameOrId)
-    ? ctx.catalog.datasets.get(nameOrId)
-    : ctx.catalog.datasets.byName(nameOrId);
+  const { dataset: nameOrId, selector } = parseRef(refText);
+  const { datasets } = ctx.catalog;
+  const dataset = DATASET_ID.test(nameOrId) ? datasets.get(nameOrId) : datasets.byName(nameOrId);
   if (!dataset) return;
+  // A committed version never changes, and its id wins over any tag: the catalog's copy is the
+  // bucket's, and the read needs no S3 request at all (a teammate's deletion of it reaches this
+  // catalog at its next sync, as with --offline).
+  if (selector !== undefined && selector !== LATEST && datasets.version(dataset.id, selector)?.committedAt) return;
   const provider = findProvider(ctx, dataset.storageProviderId);
   if (provider.type !== 's3') return;
   // The read goes on with what could be applied; what was refused is said once, on stderr.
