@@ -77,7 +77,13 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
       // arrive); the others copy it from the cache.
       const fetching = new Map<string, Promise<void>>();
       const missingSet = new Set(missing);
-      await forEachLimited(plan.files, plan.concurrency, async (file) => {
+      let general = plan.files;
+      const cached = plan.files.filter((f) => !missingSet.has(f.sha256));
+      if (cached.length > 0 && plan.link !== 'reflink' && placer.onLocalDisks()) {
+        const rest = placer.placeCachedSync(cached, placed, !(await placer.copies()));
+        general = [...plan.files.filter((f) => missingSet.has(f.sha256)), ...rest];
+      }
+      await forEachLimited(general, plan.concurrency, async (file) => {
         plan.signal?.throwIfAborted();
         if (missingSet.has(file.sha256)) {
           const pending = fetching.get(file.sha256);

@@ -47,10 +47,14 @@ export class CacheStore {
   private readonly made = new Set<string>();
   readonly tag = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
 
-  constructor(readonly dir: string) {}
+  private readonly blobs: string;
+
+  constructor(readonly dir: string) {
+    this.blobs = join(dir, 'blobs', 'sha256');
+  }
 
   blobPath(sha256: string): string {
-    return join(this.dir, 'blobs', 'sha256', sha256.slice(0, 2), sha256);
+    return `${this.blobs}/${sha256.slice(0, 2)}/${sha256}`;
   }
 
   /** Makes a directory of the cache (and its parents), group-writable and setgid. */

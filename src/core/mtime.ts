@@ -1,3 +1,4 @@
+import { futimesSync } from 'node:fs';
 import { utimes } from 'node:fs/promises';
 
 /**
@@ -7,6 +8,14 @@ import { utimes } from 'node:fs/promises';
  * reads back one millisecond early. Aiming at the middle of the millisecond cannot fall out of it.
  */
 export async function setMtimeMs(path: string, mtimeMs: number): Promise<void> {
-  const seconds = (Math.floor(mtimeMs) + 0.5) / 1000;
+  const seconds = utimesSeconds(mtimeMs);
   await utimes(path, seconds, seconds);
 }
+
+/** setMtimeMs on an open file. */
+export function setMtimeMsSync(fd: number, mtimeMs: number): void {
+  const seconds = utimesSeconds(mtimeMs);
+  futimesSync(fd, seconds, seconds);
+}
+
+const utimesSeconds = (mtimeMs: number): number => (Math.floor(mtimeMs) + 0.5) / 1000;

@@ -19,7 +19,7 @@ export class SafeDirs {
     for (let i = 0; i <= segments.length; i++) {
       const relative = segments.slice(0, i).join('/');
       if (this.made.has(relative)) continue;
-      if (relative === '') mkdirSync(this.root, { recursive: true });
+      if (relative === '') makeDir(this.root, true);
       else this.check(join(this.root, ...segments.slice(0, i)));
       this.made.add(relative);
     }
@@ -34,12 +34,23 @@ export class SafeDirs {
       );
     }
     if (info && !info.isDirectory()) throw new UsageError(`cannot write under ${dir}: it is not a directory`, 'EPATH');
-    if (!info) {
-      try {
-        mkdirSync(dir);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      }
+    if (!info) makeDir(dir, false);
+  }
+}
+
+/** mkdir, where a directory that cannot be made is the user's to fix: a clear usage error. */
+function makeDir(dir: string, recursive: boolean): void {
+  try {
+    mkdirSync(dir, { recursive });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+      throw new UsageError(
+        `cannot create ${dir}: ${code === 'EROFS' ? 'read-only filesystem' : 'permission denied'}`,
+        'ETARGET',
+      );
     }
+    throw error;
   }
 }

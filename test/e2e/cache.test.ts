@@ -228,6 +228,17 @@ describe.concurrent('materializing through the cache', () => {
       expect(JSON.parse(hard.stdout)).toMatchObject({ hits: blobs, misses: 0, link: 'copy' });
       expect(readTree(out3).map((f) => [f.path, f.sha256])).toEqual(readTree(src).map((f) => [f.path, f.sha256]));
       expect(readdirSync(join(shared, 'leases'))).toEqual([]);
+      // A target the second user may not create: one line, the usage class, nothing written.
+      const forbidden = await strataAs(
+        NOBODY,
+        NOGROUP,
+        getArgs(v.ref, join(base, 'forbidden'), ['--cache-dir', shared]),
+        home2,
+      );
+      expect({ code: forbidden.code, stdout: forbidden.stdout }).toEqual({ code: 2, stdout: '' });
+      expect(forbidden.stderr).toBe(`Error: cannot create ${join(base, 'forbidden')}: permission denied\n`);
+      expect(existsSync(join(base, 'forbidden'))).toBe(false);
+      expect(readdirSync(join(shared, 'leases'))).toEqual([]);
       // The team's counters include the second user's hits.
       expect(await stats(o, '--cache-dir', shared)).toMatchObject({
         blobs,
