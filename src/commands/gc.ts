@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import { StrataCommand } from '../ui/base-command.js';
 import { formatBytes } from '../ui/table.js';
 import { collectGarbage, type GcResult } from '../services/gc.js';

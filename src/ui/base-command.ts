@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { Command } from '@oclif/core';
+import { Command } from '@oclif/core/command';
 import { AppContext } from '../services/context.js';
 import { strataPaths } from '../core/paths.js';
 import { reportError } from './errors.js';

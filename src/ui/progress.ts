@@ -1,4 +1,5 @@
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type CliProgress from 'cli-progress';
 import type { ProgressSink } from '../transfer/progress.js';
 import { formatBytes } from './table.js';
 
@@ -8,6 +9,8 @@ import { formatBytes } from './table.js';
  */
 export function progressBar(enabled: boolean, label: string): ProgressSink | undefined {
   if (!enabled || !process.stderr.isTTY) return undefined;
+  // Loaded only for a terminal: most runs draw no bar.
+  const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof CliProgress;
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,

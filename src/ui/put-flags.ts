@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 
 /** The flags of every command that stores local files into a version. */
 export function putFlags(required: boolean) {

@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 
 /** Gradient's `storageProviders create s3` flags, plus the AWS credential chain and a prefix. */
 export function s3Flags(required: boolean) {

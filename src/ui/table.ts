@@ -1,7 +1,12 @@
-import Table from 'cli-table3';
+import { createRequire } from 'node:module';
+import type TableType from 'cli-table3';
+
+// Loaded when a table is drawn: a command that prints JSON never needs it.
+const load = (): typeof TableType => createRequire(import.meta.url)('cli-table3') as typeof TableType;
 
 /** A table for people; plain (no colour codes) when stdout is not a terminal. */
 export function table(head: string[], rows: (string | number)[][]): string {
+  const Table = load();
   const t = new Table({
     head,
     style: process.stdout.isTTY ? { head: ['cyan'], border: ['grey'] } : { head: [], border: [] },

@@ -1,4 +1,4 @@
-import { Args } from '@oclif/core';
+import * as Args from '@oclif/core/args';
 import { StrataCommand } from '../../ui/base-command.js';
 import { getConfig, type ConfigEntry } from '../../services/config.js';
 

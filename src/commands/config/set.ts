@@ -1,4 +1,5 @@
-import { Args, Flags } from '@oclif/core';
+import * as Args from '@oclif/core/args';
+import * as Flags from '@oclif/core/flags';
 import { StrataCommand } from '../../ui/base-command.js';
 import { setConfig, type ConfigEntry } from '../../services/config.js';
 

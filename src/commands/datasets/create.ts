@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import { StrataCommand } from '../../ui/base-command.js';
 import { createDataset, type DatasetView } from '../../services/datasets.js';
 

@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import { StrataCommand } from '../../ui/base-command.js';
 import { details } from '../../ui/table.js';
 import { datasetDetails } from '../../services/datasets.js';
