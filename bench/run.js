@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { DATA_DIR, ensureW1, ensureW2, ensureW3, ensureW5 } from './gen.js';
 import { REPO, ensureGnuTime, killChildren, snapshotStrata, startServer, stopServer } from './proc.js';
 import { Tools } from './tools.js';
-import { bigFile, copyRefs, peerW1, strataW1, strataW5 } from './workloads.js';
+import { bigFile, peerW1, strataW1, strataW5 } from './workloads.js';
 import { judge, summarize, table } from './report.js';
 
 const USAGE = `usage: node bench/run.js [--reps N] [--only W1,W2,W3,W4,RSS] [--rss100k] [--quick]
@@ -172,7 +172,6 @@ async function main() {
     if (sel.W1 || sel.W3 || sel.W4 || sel.RSS10k) await step(rep, 'strata W1/W3/W4', () => strataW1(ctx, rep));
     if (sel.W1 || sel.W4) await step(rep, 'rclone W1', () => peerW1(ctx, rep, 'rclone'));
     if (sel.W1) await step(rep, 'aws-cli W1', () => peerW1(ctx, rep, 'aws-cli'));
-    if (sel.W4) await step(rep, 'cp W1', () => copyRefs(ctx, rep));
     if (sel.W2)
       for (const tool of ['strata', 'rclone', 'aws-cli']) await step(rep, `${tool} W2`, () => bigFile(ctx, rep, tool));
     if (sel.RSS100k) await step(rep, 'strata W5', () => strataW5(ctx, rep));

@@ -85,9 +85,17 @@ export async function strataW1(ctx, rep) {
       checkTree(ctx, `W1 get strata rep ${rep}`, join(dir, 'out-cold'), W1);
     }
     if (sel.W4) {
+      // Each reference copy runs just before the Strata run it is compared with, on the same
+      // filesystem in the same state: file creation on ext4 slows down for a minute or more after
+      // a large tree is deleted, and other steps delete trees.
+      const r = await run('cp', ['-r', W1.dir, join(dir, 'cp-r')], { settle: true });
+      ctx.rec('W4 warm default', 'cp -r', rep, r.seconds);
+      checkTree(ctx, `W4 cp -r rep ${rep}`, join(dir, 'cp-r'), W1);
       const warm = await get('out-warm');
       ctx.rec('W4 warm default', 'strata', rep, warm.seconds, { result: warm.json });
       checkTree(ctx, `W4 warm default strata rep ${rep}`, join(dir, 'out-warm'), W1);
+      const al = await run('cp', ['-al', W1.dir, join(dir, 'cp-al')], { settle: true });
+      ctx.rec('W4 warm hardlink', 'cp -al', rep, al.seconds);
       const hard = await get('out-hardlink', ['--link', 'hardlink']);
       ctx.rec('W4 warm hardlink', 'strata', rep, hard.seconds, { result: hard.json });
       checkTree(ctx, `W4 warm hardlink strata rep ${rep}`, join(dir, 'out-hardlink'), W1);
@@ -139,21 +147,6 @@ export async function peerW1(ctx, rep, tool) {
     if (sel.W4 && tool === 'rclone') ctx.rec('W4 cold', tool, rep, down.seconds, { sameRunAs: 'W1 get' });
     checkTree(ctx, `W1 get ${tool} rep ${rep}`, out, data.W1);
   });
-}
-
-/** The warm references: `cp -al` and `cp -r` of the W1 tree already on disk. */
-export async function copyRefs(ctx, rep) {
-  const dir = join(ctx.runDir, `cp-r${rep}`);
-  mkdirSync(dir, { recursive: true });
-  try {
-    const al = await run('cp', ['-al', ctx.data.W1.dir, join(dir, 'al')], { settle: true });
-    ctx.rec('W4 warm hardlink', 'cp -al', rep, al.seconds);
-    const r = await run('cp', ['-r', ctx.data.W1.dir, join(dir, 'r')], { settle: true });
-    ctx.rec('W4 warm default', 'cp -r', rep, r.seconds);
-    checkTree(ctx, `W4 cp -r rep ${rep}`, join(dir, 'r'), ctx.data.W1);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 /** W2: one big file, put then get (cold), by one tool. */
