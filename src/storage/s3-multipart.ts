@@ -167,6 +167,27 @@ async function sendParts(
   return etags;
 }
 
+/**
+ * Aborts the unfinished multipart uploads of exactly this key begun before `before`: with content
+ * addressing, any earlier upload of the key (a killed put's) is redundant once one completed.
+ */
+export async function abortStaleUploads(lean: LeanS3, key: string, before: Date): Promise<void> {
+  // The bucket itself (an empty key) lists its uploads.
+  const listed = await lean.send('GET', '', { query: { uploads: '', prefix: key } });
+  for (const [, upload] of (await text(listed.body)).matchAll(/<Upload>([\s\S]*?)<\/Upload>/g)) {
+    const id = xmlField(upload!, 'UploadId');
+    const initiated = new Date(xmlField(upload!, 'Initiated') ?? 0);
+    if (xmlField(upload!, 'Key') === xmlEscape(key) && id && initiated < before) {
+      (await lean.send('DELETE', key, { query: { uploadId: unescapeXml(id) }, accept: [404] })).body.resume();
+    }
+  }
+}
+
+const XML_ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&apos;': "'" };
+const unescapeXml = (text: string): string => text.replace(/&(amp|lt|gt|quot|apos);/g, (e) => XML_ENTITIES[e]!);
+const xmlEscape = (text: string): string =>
+  text.replace(/[&<>"']/g, (c) => Object.entries(XML_ENTITIES).find(([, v]) => v === c)![0]);
+
 async function text(body: Readable): Promise<string> {
   let out = '';
   for await (const chunk of body) out += (chunk as Buffer).toString();

@@ -1,12 +1,6 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import {
-  AbortMultipartUploadCommand,
-  DeleteObjectsCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { S3ProviderConfig } from '../core/model.js';
 import type { LeanCredentials } from './s3-lean.js';
@@ -26,8 +20,7 @@ export interface ListedPage {
 }
 
 /**
- * The S3 operations that go through the AWS SDK: listings, batch deletes, multipart bookkeeping,
- * the bucket check, and credential resolution (environment chain, profiles, refresh). Loaded
+ * The S3 operations that go through the AWS SDK: listings, batch deletes, the bucket check, and credential resolution (environment chain, profiles, refresh). Loaded
  * only when one is needed (the SDK costs ~100 ms to import): the data path (GET, HEAD, PUT,
  * multipart parts) is the lean client's.
  */
@@ -90,18 +83,6 @@ export class S3Sdk {
     );
     const failed = out.Errors?.[0];
     if (failed) throw Object.assign(new Error(failed.Message ?? 'delete failed'), { name: failed.Code });
-  }
-
-  /** Aborts the unfinished multipart uploads of exactly this key that began before `before`. */
-  async abortUploads(key: string, before: Date): Promise<void> {
-    const listed = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: key }));
-    for (const u of listed.Uploads ?? []) {
-      if (u.Key === key && u.UploadId && (!u.Initiated || u.Initiated < before)) {
-        await this.client.send(
-          new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: u.UploadId }),
-        );
-      }
-    }
   }
 
   destroy(): void {

@@ -13,7 +13,7 @@ import { s3Failure } from './s3-errors.js';
 import { LeanS3 } from './s3-lean.js';
 import { sha256Hex } from '../transfer/hash.js';
 import { StorageError } from '../core/errors.js';
-import { fileParts, multipartUpload, SourceFailed, streamParts } from './s3-multipart.js';
+import { abortStaleUploads, fileParts, multipartUpload, SourceFailed, streamParts } from './s3-multipart.js';
 import type { S3Sdk } from './s3-sdk.js';
 
 const MiB = 1024 * 1024;
@@ -38,7 +38,7 @@ const MAX_ATTEMPTS = 3;
 export class S3Backend implements StorageBackend {
   /** GET, HEAD, PUT and multipart parts: the hot path with many small files (see s3-lean.ts) */
   private readonly lean: LeanS3;
-  /** listings, deletes, multipart bookkeeping, the bucket check, credential chains: on first use */
+  /** listings, deletes, the bucket check, credential chains: loaded on first use */
   private sdkPart?: Promise<S3Sdk>;
   private readonly bucket: string;
   private readonly prefix: string;
@@ -139,14 +139,9 @@ export class S3Backend implements StorageBackend {
     } finally {
       await file?.close();
     }
-    // Content addressing makes any earlier unfinished upload of this key (a killed put) redundant.
-    await this.abortUploads(key, started);
+    await abortStaleUploads(this.lean, this.key(key), started);
     // RGW 16 returns an empty ETag from a completed multipart upload: ask for it.
     return { etag: (await this.head(key))?.etag ?? '' };
-  }
-
-  private async abortUploads(key: string, before: Date): Promise<void> {
-    await (await this.sdk()).abortUploads(this.key(key), before);
   }
 
   async get(key: string, range?: { start: number; end: number }, signal?: AbortSignal): Promise<Readable> {
