@@ -5,7 +5,6 @@ import { NotFoundError, UsageError } from '../core/errors.js';
 import { normalizeVersionPath } from '../core/paths-in-manifest.js';
 import { listedSources, planSources, type Sources } from '../transfer/walk.js';
 import { putFiles, type PutSummary } from '../transfer/put.js';
-import { spoolUrl } from '../transfer/fetch-url.js';
 import type { ProgressSink } from '../transfer/progress.js';
 import { findProvider, resolveUncommitted, type Resolved } from './resolve.js';
 import { commitVersion, createVersion, type VersionView } from './versions.js';
@@ -31,6 +30,8 @@ export async function putIntoVersion(ctx: AppContext, input: PutInput): Promise<
   if (input.sourcePaths.length > 0) throw new UsageError('give --source-path or --source-url, not both');
   const spoolDir = join(ctx.paths.home, 'tmp');
   await mkdir(spoolDir, { recursive: true });
+  // Loaded only for a URL: its archive readers (tar, yauzl) cost ~45 ms to import.
+  const { spoolUrl } = await import('../transfer/fetch-url.js');
   const spooled = await spoolUrl({
     url: input.sourceUrl,
     extract: input.extract ?? false,

@@ -7,7 +7,6 @@ import type { FileEntry } from '../core/model.js';
 import type { CacheStore } from '../cache/store.js';
 import { materialize } from '../cache/materialize.js';
 import type { LinkMode } from '../cache/place.js';
-import { spoolUrl } from '../transfer/fetch-url.js';
 import { hashFile } from '../transfer/hash.js';
 import type { InputSpec } from '../jobs/spec.js';
 import { transferConcurrency } from './concurrency.js';
@@ -66,6 +65,7 @@ export async function placeUrlInput(
     ctx.reporter.info(`input ${input.name}: ${input.url} is in the cache`);
   } else {
     await cache.ensureDir(join(cache.dir, 'tmp'));
+    const { spoolUrl } = await import('../transfer/fetch-url.js'); // with its archive readers: only for URLs
     const spooled = await spoolUrl({
       url: input.url,
       extract: input.extract,
