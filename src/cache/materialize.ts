@@ -51,7 +51,7 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
       try {
         const size = blobs.get(sha)!;
         const read = (sink: BlobSink): Promise<void> => plan.read(sha, size, sink, plan.signal);
-        const bytes = await plan.cache.fill(sha, size, read, { signal: plan.signal, tee });
+        const bytes = await plan.cache.fill(sha, size, read, tee);
         fresh.add(sha);
         return bytes;
       } catch (error) {

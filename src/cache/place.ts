@@ -7,7 +7,6 @@ import {
   fchmodSync,
   linkSync,
   openSync,
-  readSync,
   renameSync,
   statfsSync,
   unlinkSync,
@@ -20,7 +19,7 @@ import { IntegrityError, UsageError } from '../core/errors.js';
 import { setMtimeMs, setMtimeMsSync } from '../core/mtime.js';
 import { SafeDirs } from '../core/safe-dirs.js';
 import { tempName } from '../core/temp-name.js';
-import { hashFile, sha256Hex } from '../transfer/hash.js';
+import { hashFile } from '../transfer/hash.js';
 import { createdWithMode, type CacheStore } from './store.js';
 
 /**
@@ -56,7 +55,7 @@ const LOCAL_FILESYSTEMS = new Set([
   0x794c7630, // overlayfs
 ]);
 
-/** A cached blob that failed its check in the fast path: the general path drops and refetches it. */
+/** A cached blob missing or failing its check in the fast path: the general path fetches it again. */
 class Damaged extends Error {}
 /** What sends a file from the fast path to the general one, which says or repairs it. */
 const RETRY_CODES = new Set(['ENOENT', 'EEXIST', 'EISDIR', 'ENOTEMPTY', 'ENOTDIR', 'EPERM', 'EXDEV', 'EOPNOTSUPP']);
@@ -171,7 +170,8 @@ export class Placer {
           chmodSync(temp, mode);
           fd = openSync(temp, 'r');
         } else {
-          const bytes = this.readCachedSync(file);
+          const bytes = this.plan.cache.readVerifiedSync(file.sha256, file.size);
+          if (!bytes) throw new Damaged();
           fd = openSync(temp, 'wx', mode);
           writeSync(fd, bytes);
           if (!createdWithMode(mode)) fchmodSync(fd, mode);
@@ -194,24 +194,6 @@ export class Placer {
       }
     }
     return rest;
-  }
-
-  /** A cached blob read whole, checked against its size and sha256. */
-  private readCachedSync(file: FileEntry): Buffer {
-    const fd = openSync(this.plan.cache.blobPath(file.sha256), 'r');
-    try {
-      // One byte more than the manifest says, to see a blob that grew.
-      const bytes = Buffer.allocUnsafe(file.size + 1);
-      let length = 0;
-      for (let n; length < bytes.length && (n = readSync(fd, bytes, length, bytes.length - length, length)) > 0;) {
-        length += n;
-      }
-      const content = bytes.subarray(0, length);
-      if (length !== file.size || sha256Hex(content) !== file.sha256) throw new Damaged();
-      return content;
-    } finally {
-      closeSync(fd);
-    }
   }
 
   /** Places one file from the cache; `bytes`, when given, are its verified content, just fetched. */
@@ -331,10 +313,10 @@ export class Placer {
       return;
     }
     if (file.size <= READ_WHOLE_LIMIT) {
-      let bytes = await cache.readVerified(file.sha256, file.size, sha256Hex);
+      let bytes = await cache.readVerified(file.sha256, file.size);
       if (!bytes) {
         await this.refill(file.sha256);
-        bytes = await cache.readVerified(file.sha256, file.size, sha256Hex);
+        bytes = await cache.readVerified(file.sha256, file.size);
         if (!bytes) throw new IntegrityError(`blob ${file.sha256} for ${file.path} failed verification twice`);
       }
       await writeFile(temp, bytes, { mode: 0o600 });

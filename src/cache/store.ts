@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { appendFile, chmod, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -6,7 +6,10 @@ import { dirname, join } from 'node:path';
 import { IntegrityError } from '../core/errors.js';
 import { sha256Hex } from '../transfer/hash.js';
 import { tempName } from '../core/temp-name.js';
-import { readIntoFiles, tooLong, type BlobSink } from '../transfer/read-blob.js';
+import { readHashed, readIntoFiles, type BlobSink } from '../transfer/read-blob.js';
+
+const intact = (bytes: Buffer, sha256: string, size: number): boolean =>
+  bytes.length === size && sha256Hex(bytes) === sha256;
 
 /** Directories the cache creates: group-writable and setgid, so a team sharing it shares its group. */
 const DIR_MODE = 0o2775;
@@ -26,12 +29,6 @@ export const WHOLE_LIMIT = 1024 * 1024;
 export const TEMP_PREFIX = '.tmp-';
 /** The hit and miss counters: every user of a shared cache appends to them. */
 const STATS_MODE = 0o664;
-
-export interface FillOptions {
-  signal?: AbortSignal;
-  /** a blob too large to return whole is also written here, verified by the same hash */
-  tee?: string;
-}
 
 export interface CacheStats {
   hits: number;
@@ -94,33 +91,19 @@ export class CacheStore {
     sha256: string,
     size: number,
     read: (sink: BlobSink) => Promise<void>,
-    options: FillOptions = {},
+    /** a blob too large to return whole is also written here (a new file), verified by the same hash */
+    tee?: string,
   ): Promise<Buffer | undefined> {
-    const { signal } = options;
     const final = this.blobPath(sha256);
     await this.ensureDir(dirname(final));
     const temp = join(dirname(final), tempName(TEMP_PREFIX));
     let placed = false;
     try {
-      let bytes: Buffer | undefined;
-      let got: string;
-      let length = 0;
-      if (size <= WHOLE_LIMIT) {
-        const whole = Buffer.allocUnsafe(size);
-        await read((chunk) => {
-          signal?.throwIfAborted();
-          if (length + chunk.length > size) throw tooLong(size);
-          length += chunk.copy(whole, length);
-        });
-        bytes = whole.subarray(0, length);
-        got = sha256Hex(bytes);
-      } else {
-        ({ sha256: got, bytes: length } = await readIntoFiles(
-          read,
-          [temp, ...(options.tee ? [options.tee] : [])],
-          size,
-        ));
-      }
+      const whole = size <= WHOLE_LIMIT ? Buffer.allocUnsafe(size) : undefined;
+      const { sha256: got, bytes: length } = whole
+        ? await readHashed(read, size, async (chunk, at) => void chunk.copy(whole, at))
+        : await readIntoFiles(read, [temp, ...(tee ? [tee] : [])], size);
+      const bytes = whole?.subarray(0, length);
       if (got !== sha256 || length !== size) {
         throw new IntegrityError(
           `blob ${sha256} read from storage does not match its sha256 (got ${got}, ${length} of ${size} bytes); it was not cached`,
@@ -137,16 +120,31 @@ export class CacheStore {
   }
 
   /** Reads a cached blob whole and checks it; a bad one is dropped and undefined returned. */
-  async readVerified(sha256: string, size: number, hash: (bytes: Buffer) => string): Promise<Buffer | undefined> {
+  async readVerified(sha256: string, size: number): Promise<Buffer | undefined> {
     let bytes: Buffer;
     try {
       bytes = await readFile(this.blobPath(sha256));
     } catch {
       return undefined;
     }
-    if (bytes.length === size && hash(bytes) === sha256) return bytes;
+    if (intact(bytes, sha256, size)) return bytes;
     await this.drop(sha256);
     return undefined;
+  }
+
+  /**
+   * readVerified without a promise, for the warm fast path: undefined when the blob is missing or
+   * does not match, which it leaves for the general path to drop and fetch again.
+   */
+  readVerifiedSync(sha256: string, size: number): Buffer | undefined {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(this.blobPath(sha256));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    return intact(bytes, sha256, size) ? bytes : undefined;
   }
 
   async drop(sha256: string): Promise<void> {

@@ -78,7 +78,7 @@ export async function placeUrlInput(
       files = [];
       for (const source of spooled.files) {
         const { sha256, size } = await hashFile(source.absPath);
-        await cache.fill(sha256, size, streamReader(createReadStream(source.absPath)), { signal: options.signal });
+        await cache.fill(sha256, size, streamReader(createReadStream(source.absPath)));
         files.push({ path: source.path, size, sha256, mode: source.mode, mtimeMs: source.mtimeMs });
       }
     } finally {

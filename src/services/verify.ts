@@ -3,9 +3,8 @@ import type { AppContext } from './context.js';
 import type { FileEntry } from '../core/model.js';
 import { IntegrityError, NotFoundError } from '../core/errors.js';
 import { missingBlobs } from '../transfer/presence.js';
-import { createHash } from 'node:crypto';
 import { findProvider, resolveRef } from './resolve.js';
-import { readBlob } from '../transfer/read-blob.js';
+import { readBlob, readHashed, type BlobSink } from '../transfer/read-blob.js';
 
 export interface VerifyResult {
   ref: string;
@@ -42,25 +41,17 @@ export async function verifyVersion(
         .map((f) =>
           limit(async () => {
             input.signal?.throwIfAborted();
-            const hash = createHash('sha256');
-            let bytes = 0;
+            let got: { sha256: string; bytes: number };
             try {
-              await readBlob(
-                backend,
-                f.sha256,
-                f.size,
-                (chunk) => {
-                  hash.update(chunk);
-                  bytes += chunk.length;
-                },
-                input.signal,
-              );
+              // No cap on what arrives: a blob of another length is reported below, as other content.
+              const read = (sink: BlobSink): Promise<void> => readBlob(backend, f.sha256, f.size, sink, input.signal);
+              got = await readHashed(read, Number.POSITIVE_INFINITY);
             } catch (error) {
               if (error instanceof NotFoundError) return void problems.push(`${f.path} (blob missing)`);
               if (error instanceof IntegrityError) return void problems.push(`${f.path} (blob has the wrong size)`);
               throw error;
             }
-            if (hash.digest('hex') !== f.sha256 || bytes !== f.size) {
+            if (got.sha256 !== f.sha256 || got.bytes !== f.size) {
               problems.push(`${f.path} (content does not match its sha256)`);
             }
           }),

@@ -183,10 +183,10 @@ export async function abortStaleUploads(lean: LeanS3, key: string, before: Date)
   }
 }
 
-const XML_ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&apos;': "'" };
-const unescapeXml = (text: string): string => text.replace(/&(amp|lt|gt|quot|apos);/g, (e) => XML_ENTITIES[e]!);
-const xmlEscape = (text: string): string =>
-  text.replace(/[&<>"']/g, (c) => Object.entries(XML_ENTITIES).find(([, v]) => v === c)![0]);
+const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+const XML_UNESCAPES = Object.fromEntries(Object.entries(XML_ESCAPES).map(([c, e]) => [e, c]));
+const xmlEscape = (text: string): string => text.replace(/[&<>"']/g, (c) => XML_ESCAPES[c]!);
+const unescapeXml = (text: string): string => text.replace(/&(amp|lt|gt|quot|apos);/g, (e) => XML_UNESCAPES[e]!);
 
 async function text(body: Readable): Promise<string> {
   let out = '';

@@ -165,31 +165,42 @@ async function readRanges(
 }
 
 /**
- * Writes what a reader delivers into new files (mode 0600, which must not exist), the same bytes
- * into each at once, hashing them on the way; more than `size` bytes is refused as it arrives.
- * Says what arrived, for the caller to check against the manifest.
+ * Hashes what a reader delivers, refusing more than `size` bytes as they arrive, and hands each
+ * chunk on to `then` (with its offset). Says what arrived, for the caller to check against the
+ * manifest.
  */
+export async function readHashed(
+  read: (sink: BlobSink) => Promise<void>,
+  size: number,
+  then?: (chunk: Buffer, at: number) => Promise<unknown>,
+): Promise<{ sha256: string; bytes: number }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  await read((chunk) => {
+    if (bytes + chunk.length > size) throw tooLong(size);
+    hash.update(chunk);
+    const at = bytes;
+    bytes += chunk.length;
+    return then?.(chunk, at) as Promise<void> | undefined;
+  });
+  return { sha256: hash.digest('hex'), bytes };
+}
+
+/** readHashed into new files (mode 0600, which must not exist), the same bytes into each at once. */
 export async function readIntoFiles(
   read: (sink: BlobSink) => Promise<void>,
   paths: readonly string[],
   size: number,
 ): Promise<{ sha256: string; bytes: number }> {
-  const hash = createHash('sha256');
-  let bytes = 0;
   const files: FileHandle[] = [];
   try {
     for (const path of paths) files.push(await open(path, 'wx', 0o600));
-    await read(async (chunk) => {
-      if (bytes + chunk.length > size) throw tooLong(size);
-      hash.update(chunk);
-      const at = bytes;
-      bytes += chunk.length;
-      await Promise.all(files.map((file) => file.write(chunk, 0, chunk.length, at)));
-    });
+    return await readHashed(read, size, (chunk, at) =>
+      Promise.all(files.map((file) => file.write(chunk, 0, chunk.length, at))),
+    );
   } finally {
     await Promise.all(files.map((file) => file.close()));
   }
-  return { sha256: hash.digest('hex'), bytes };
 }
 
 export const tooLong = (size: number): IntegrityError =>
