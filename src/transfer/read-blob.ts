@@ -3,6 +3,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { IntegrityError } from '../core/errors.js';
 import type { StorageBackend } from '../storage/backend.js';
 import { blobKey } from '../storage/keys.js';
+import { FileHash } from './hash-thread.js';
 
 const MiB = 1024 * 1024;
 
@@ -194,13 +195,47 @@ export async function readIntoFiles(
 ): Promise<{ sha256: string; bytes: number }> {
   const files: FileHandle[] = [];
   try {
-    for (const path of paths) files.push(await open(path, 'wx', 0o600));
-    return await readHashed(read, size, (chunk, at) =>
-      Promise.all(files.map((file) => file.write(chunk, 0, chunk.length, at))),
-    );
+    for (const path of paths) files.push(await open(path, 'wx+', 0o600)); // read back to be hashed
+    const write = (chunk: Buffer, at: number): Promise<unknown> =>
+      Promise.all(files.map((file) => file.write(chunk, 0, chunk.length, at)));
+    if (size < RANGED_READS.from) return await readHashed(read, size, write);
+    return await readHashedBack(read, size, write, files[0]!.fd);
   } finally {
     await Promise.all(files.map((file) => file.close()));
   }
+}
+
+/**
+ * readHashed for large blobs, hashed on the hashing thread: each chunk, once written, is read
+ * back from `fd` there, while this thread receives the next ones.
+ */
+async function readHashedBack(
+  read: (sink: BlobSink) => Promise<void>,
+  size: number,
+  write: (chunk: Buffer, at: number) => Promise<unknown>,
+  fd: number,
+): Promise<{ sha256: string; bytes: number }> {
+  const hash = new FileHash(fd);
+  const hashed: Promise<void>[] = [];
+  /** settles once the previous chunk was handed to the thread: chunks are hashed in order */
+  let handedOn: Promise<void> = Promise.resolve();
+  let bytes = 0;
+  await read((chunk) => {
+    if (bytes + chunk.length > size) throw tooLong(size);
+    const at = bytes;
+    bytes += chunk.length;
+    const written = write(chunk, at);
+    handedOn = Promise.all([handedOn, written]).then(() => {
+      const done = hash.next(at, chunk.length);
+      done.catch(() => undefined); // awaited below
+      hashed.push(done);
+    });
+    handedOn.catch(() => undefined); // a failed write fails the read; the chain after it is moot
+    return written.then(() => undefined);
+  });
+  await handedOn;
+  await Promise.all(hashed);
+  return { sha256: await hash.digest(), bytes };
 }
 
 export const tooLong = (size: number): IntegrityError =>
