@@ -59,6 +59,9 @@ function parseArgs(argv) {
   return o;
 }
 
+/** The list starting at its `by`-th element, the ones before it moved to the end. */
+const rotate = (list, by) => list.map((_, i) => list[(i + by) % list.length]);
+
 function fail(message) {
   console.error(`bench: ${message}\n${USAGE}`);
   process.exit(2);
@@ -169,11 +172,17 @@ async function main() {
 
   for (let rep = 1; rep <= opts.reps; rep++) {
     log(`--- repetition ${rep} of ${opts.reps}`);
-    if (sel.W1 || sel.W3 || sel.W4 || sel.RSS10k) await step(rep, 'strata W1/W3/W4', () => strataW1(ctx, rep));
-    if (sel.W1 || sel.W4) await step(rep, 'rclone W1', () => peerW1(ctx, rep, 'rclone'));
-    if (sel.W1) await step(rep, 'aws-cli W1', () => peerW1(ctx, rep, 'aws-cli'));
+    // Tools take turns going first: a tool that always ran first (or right after another's
+    // deletions) would carry the server's and the filesystem's state for the others.
+    const w1 = [
+      (sel.W1 || sel.W3 || sel.W4 || sel.RSS10k) && ['strata W1/W3/W4', () => strataW1(ctx, rep)],
+      (sel.W1 || sel.W4) && ['rclone W1', () => peerW1(ctx, rep, 'rclone')],
+      sel.W1 && ['aws-cli W1', () => peerW1(ctx, rep, 'aws-cli')],
+    ].filter(Boolean);
+    for (const [label, fn] of rotate(w1, rep - 1)) await step(rep, label, fn);
     if (sel.W2)
-      for (const tool of ['strata', 'rclone', 'aws-cli']) await step(rep, `${tool} W2`, () => bigFile(ctx, rep, tool));
+      for (const tool of rotate(['strata', 'rclone', 'aws-cli'], rep - 1))
+        await step(rep, `${tool} W2`, () => bigFile(ctx, rep, tool));
     if (sel.RSS100k) await step(rep, 'strata W5', () => strataW5(ctx, rep));
   }
 
