@@ -96,7 +96,6 @@ export class FileQueries {
 
   /** Asked once per file of a put: prepared once. */
   private hasBlobStmt?: Statement;
-  private storedHashStmt?: Statement;
 
   providerHasBlob(providerId: string, sha256: string): boolean {
     this.hasBlobStmt ??= this.db.prepare('SELECT 1 FROM provider_blobs WHERE provider_id = ? AND sha256 = ?').pluck();
@@ -111,18 +110,31 @@ export class FileQueries {
     })();
   }
 
+  private readonly storedHashStmts = new Map<number, Statement>();
+
   /**
-   * The sha256 a local file had when its stat stamp was this (it was hashed since and has not
-   * changed), if the provider is known to hold that content.
+   * For local files (absolute paths), the sha256 each had when it was last hashed and the stat
+   * stamp it had then, where the provider is known to hold that content: one query for many
+   * files (a put of a tree that changed a little asks for every file).
    */
-  storedHash(providerId: string, path: string, stamp: string): string | undefined {
-    this.storedHashStmt ??= this.db
-      .prepare(
-        `SELECT h.sha256 FROM hash_cache h JOIN provider_blobs b ON b.provider_id = ? AND b.sha256 = h.sha256
-         WHERE h.path = ? AND h.stamp = ?`,
-      )
-      .pluck();
-    return this.storedHashStmt.get(providerId, path, stamp) as string | undefined;
+  storedHashes(providerId: string, paths: readonly string[]): Map<string, { stamp: string; sha256: string }> {
+    const found = new Map<string, { stamp: string; sha256: string }>();
+    if (paths.length === 0) return found;
+    let stmt = this.storedHashStmts.get(paths.length);
+    if (!stmt) {
+      stmt = this.db
+        .prepare(
+          `SELECT h.path, h.stamp, h.sha256 FROM hash_cache h
+           JOIN provider_blobs b ON b.provider_id = ? AND b.sha256 = h.sha256
+           WHERE h.path IN (${paths.map(() => '?').join(', ')})`,
+        )
+        .raw();
+      this.storedHashStmts.set(paths.length, stmt);
+    }
+    for (const [path, stamp, sha256] of stmt.all(providerId, ...paths) as [string, string, string][]) {
+      found.set(path, { stamp, sha256 });
+    }
+    return found;
   }
 
   rememberHashes(rows: readonly { path: string; stamp: string; sha256: string }[]): void {

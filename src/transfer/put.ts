@@ -16,6 +16,8 @@ const IN_MEMORY_LIMIT = 8 * 1024 * 1024;
 /** Stored files enter the version in batches this large (or at least every FLUSH_MS). */
 const FLUSH_FILES = 500;
 const FLUSH_MS = 250;
+/** Files whose hash-cache entries are looked up in one query. */
+const LOOKUP_BATCH = 200;
 /** Above this many files a put lists the provider's blobs instead of asking about each. */
 const LIST_THRESHOLD = 256;
 
@@ -79,11 +81,15 @@ export async function putFiles(plan: PutPlan): Promise<PutSummary> {
   // promise per file that the others cost.
   const { files, providerId } = plan;
   function* needingWork(): Generator<SourceFile> {
-    for (const source of plan.sources.files) {
+    for (const batch of batches(plan.sources.files, LOOKUP_BATCH)) {
       plan.signal?.throwIfAborted();
-      const sha256 = source.stamp && files.storedHash(providerId, source.absPath, source.stamp);
-      if (sha256) record(toEntry(source, sha256, source.size), false);
-      else yield source;
+      const stamped = batch.filter((source) => source.stamp !== undefined).map((source) => source.absPath);
+      const known = files.storedHashes(providerId, stamped);
+      for (const source of batch) {
+        const hashed = known.get(source.absPath);
+        if (hashed && hashed.stamp === source.stamp) record(toEntry(source, hashed.sha256, source.size), false);
+        else yield source;
+      }
     }
   }
   const storeOne = async (source: SourceFile): Promise<void> => {
@@ -175,6 +181,18 @@ async function storeFile(
     throw new IntegrityError(`${source.absPath} changed while it was being stored; put it again`, 'ECHANGED');
   }
   return done(entry, true);
+}
+
+function* batches<T>(items: Iterable<T>, size: number): Generator<T[]> {
+  let batch: T[] = [];
+  for (const item of items) {
+    batch.push(item);
+    if (batch.length === size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
 }
 
 function toEntry(source: SourceFile, sha256: string, size: number): FileEntry {
