@@ -142,9 +142,7 @@ export function snapshotStrata(dest, log) {
         cpSync(join(REPO, f), join(dest, f), { recursive: true });
       }
       symlinkSync(join(REPO, 'node_modules'), join(dest, 'node_modules'));
-      const manifest = JSON.parse(readFileSync(join(dest, '.oclif.manifest.json'), 'utf8'));
-      const files = Object.values(manifest.commands).map((c) => join(dest, ...c.relativePath));
-      missing = files.find((f) => !existsSync(f)) ?? null;
+      missing = ['dist/cli.js', '.oclif.manifest.json'].find((f) => !existsSync(join(dest, f))) ?? null;
       if (!missing) {
         const r = spawnSync(process.execPath, [join(dest, 'bin/run.js'), '--version'], { encoding: 'utf8' });
         if (r.status !== 0) missing = `a working CLI (${(r.stderr || r.stdout).trim().split('\n')[0]})`;

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
 import './threadpool.js';
-import { execute } from '@oclif/core/execute';
+import { execute } from '../dist/cli.js';
 
 await execute({ dir: import.meta.url });

@@ -13,10 +13,10 @@ import { tempDirs } from '../helpers/temp.js';
 const root = resolve(import.meta.dirname, '../..');
 const fresh = tempDirs('strata-cmd-');
 
-/** A command class from the BUILT dist (so oclif finds its config), typed by its source. */
-async function command<T>(path: string): Promise<T> {
-  const url = pathToFileURL(join(root, 'dist/commands', path)).href;
-  return ((await import(url)) as { default: T }).default;
+/** A command class from the BUILT bundle (so oclif finds its config), typed by its source. */
+async function command<T>(id: string): Promise<T> {
+  const url = pathToFileURL(join(root, 'dist/cli.js')).href;
+  return ((await import(url)) as { COMMANDS: Record<string, T> }).COMMANDS[id]!;
 }
 
 let DatasetsCreate: typeof DatasetsCreateType;
@@ -26,10 +26,10 @@ let TagsSet: typeof TagsSetType;
 
 beforeAll(async () => {
   assertBuilt();
-  DatasetsCreate = await command('datasets/create.js');
-  DatasetsList = await command('datasets/list.js');
-  VersionsCreate = await command('datasets/versions/create.js');
-  TagsSet = await command('datasets/tags/set.js');
+  DatasetsCreate = await command('datasets:create');
+  DatasetsList = await command('datasets:list');
+  VersionsCreate = await command('datasets:versions:create');
+  TagsSet = await command('datasets:tags:set');
 });
 
 let stdout: string;
