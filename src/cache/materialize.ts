@@ -41,9 +41,11 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
   for (const f of plan.files) blobs.set(f.sha256, f.size);
   const lease = await Lease.take(plan.cache, blobs.keys());
   try {
-    // Synchronous stats: on a warm run this loop is most of the work, and promises cost more
-    // than the syscalls.
-    const missing = [...blobs].filter(([sha, size]) => plan.cache.sizeOfSync(sha) !== size).map(([sha]) => sha);
+    // Synchronous stats: on a warm run these are much of the work, and promises cost more than
+    // the syscalls.
+    const missingOf = (needed: Iterable<[string, number]>): string[] =>
+      [...needed].filter(([sha, size]) => plan.cache.sizeOfSync(sha) !== size).map(([sha]) => sha);
+    let missing: string[];
     const pathOf = new Map(plan.files.map((f) => [f.sha256, f.path]));
     const fresh = new Set<string>();
     /** Fetches a missing blob into the cache (and, when large, into `tee` too); small ones come back whole. */
@@ -66,6 +68,7 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
       plan.progress?.advance(1, file.size);
     };
     if (plan.link === 'hardlink') {
+      missing = missingOf(blobs);
       await forEachLimited(missing, plan.concurrency, async (sha) => void (await fill(sha)));
       await forEachLimited(placer.hardlinkAll(placed), plan.concurrency, async (file) => {
         await placer.place(file);
@@ -75,14 +78,16 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
       // Each missing blob is fetched once, by the first file that needs it, and that file is
       // written from the bytes in hand (or, for a large blob that is copied anyway, as they
       // arrive); the others copy it from the cache.
-      const fetching = new Map<string, Promise<void>>();
-      const missingSet = new Set(missing);
       let general = plan.files;
-      const cached = plan.files.filter((f) => !missingSet.has(f.sha256));
-      if (cached.length > 0 && plan.link !== 'reflink' && placer.onLocalDisks()) {
-        const rest = placer.placeCachedSync(cached, placed, !(await placer.copies()));
-        general = [...plan.files.filter((f) => missingSet.has(f.sha256)), ...rest];
+      const anyCached = (): boolean => plan.files.some((f) => plan.cache.sizeOfSync(f.sha256) === f.size);
+      if (plan.link !== 'reflink' && anyCached() && placer.onLocalDisks()) {
+        // Every file is first tried from the cache: a warm run is only this loop, and reading a
+        // blob (it is copied whole and checked) says whether it is there, so none is stat'ed first.
+        general = placer.placeCachedSync(plan.files, placed, !(await placer.copies()));
       }
+      missing = missingOf(new Map(general.map((f) => [f.sha256, f.size])));
+      const missingSet = new Set(missing);
+      const fetching = new Map<string, Promise<void>>();
       await forEachLimited(general, plan.concurrency, async (file) => {
         plan.signal?.throwIfAborted();
         if (missingSet.has(file.sha256)) {

@@ -55,8 +55,6 @@ const LOCAL_FILESYSTEMS = new Set([
   0x794c7630, // overlayfs
 ]);
 
-/** A cached blob missing or failing its check in the fast path: the general path fetches it again. */
-class Damaged extends Error {}
 /** What sends a file from the fast path to the general one, which says or repairs it. */
 const RETRY_CODES = new Set(['ENOENT', 'EEXIST', 'EISDIR', 'ENOTEMPTY', 'ENOTDIR', 'EPERM', 'EXDEV', 'EOPNOTSUPP']);
 
@@ -160,18 +158,22 @@ export class Placer {
         rest.push(file);
         continue;
       }
+      // A blob not in the cache goes to the general path before its directories are made.
+      const bytes = clone ? undefined : this.plan.cache.readVerifiedSync(file.sha256, file.size);
+      if (!clone && !bytes) {
+        rest.push(file);
+        continue;
+      }
       const destination = this.destinationOf(file);
       const temp = `${dirname(destination)}/${tempName(TEMP_PREFIX)}`;
       const mode = file.mode & 0o7777;
       let fd: number | undefined;
       try {
-        if (clone) {
+        if (!bytes) {
           copyFileSync(this.plan.cache.blobPath(file.sha256), temp, constants.COPYFILE_FICLONE_FORCE);
           chmodSync(temp, mode);
           fd = openSync(temp, 'r');
         } else {
-          const bytes = this.plan.cache.readVerifiedSync(file.sha256, file.size);
-          if (!bytes) throw new Damaged();
           fd = openSync(temp, 'wx', mode);
           writeSync(fd, bytes);
           if (!createdWithMode(mode)) fchmodSync(fd, mode);
@@ -189,7 +191,7 @@ export class Placer {
         } catch {
           // not made, or gone
         }
-        if (!(error instanceof Damaged) && !RETRY_CODES.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
+        if (!RETRY_CODES.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
         rest.push(file);
       }
     }

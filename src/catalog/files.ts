@@ -3,21 +3,9 @@ import type { Db } from './db.js';
 import type { FileEntry } from '../core/model.js';
 import { faultPoint } from '../core/faults.js';
 
-interface FileRow {
-  path: string;
-  size: number;
-  sha256: string;
-  mode: number;
-  mtime_ms: number;
-}
-
-const toFile = (r: FileRow): FileEntry => ({
-  path: r.path,
-  size: r.size,
-  sha256: r.sha256,
-  mode: r.mode,
-  mtimeMs: r.mtime_ms,
-});
+const COLUMNS = 'path, size, sha256, mode, mtime_ms';
+type FileRow = [path: string, size: number, sha256: string, mode: number, mtimeMs: number];
+const toFile = ([path, size, sha256, mode, mtimeMs]: FileRow): FileEntry => ({ path, size, sha256, mode, mtimeMs });
 
 /** Escapes LIKE wildcards so a path prefix matches literally. */
 const likePrefix = (prefix: string): string => `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -28,28 +16,44 @@ export class FileQueries {
 
   /** Files of a version, ordered by path; `under` limits them to a directory ("" = all). */
   list(datasetId: string, versionId: string, under = ''): FileEntry[] {
-    return [...this.iterate(datasetId, versionId, under)];
+    const { stmt, args } = this.select(datasetId, versionId, under);
+    return (stmt.all(...args) as FileRow[]).map(toFile);
   }
 
   *iterate(datasetId: string, versionId: string, under = ''): Generator<FileEntry> {
-    const rows =
-      under === ''
-        ? this.db
-            .prepare('SELECT * FROM files WHERE dataset_id = ? AND version_id = ? ORDER BY path')
-            .iterate(datasetId, versionId)
-        : this.db
-            .prepare(
-              "SELECT * FROM files WHERE dataset_id = ? AND version_id = ? AND (path = ? OR path LIKE ? ESCAPE '\\') ORDER BY path",
-            )
-            .iterate(datasetId, versionId, under, likePrefix(`${under}/`));
-    for (const row of rows) yield toFile(row as FileRow);
+    const { stmt, args } = this.select(datasetId, versionId, under);
+    for (const row of stmt.iterate(...args) as Iterable<FileRow>) yield toFile(row);
   }
 
   get(datasetId: string, versionId: string, path: string): FileEntry | undefined {
     const row = this.db
-      .prepare('SELECT * FROM files WHERE dataset_id = ? AND version_id = ? AND path = ?')
+      .prepare(`SELECT ${COLUMNS} FROM files WHERE dataset_id = ? AND version_id = ? AND path = ?`)
+      .raw()
       .get(datasetId, versionId, path) as FileRow | undefined;
     return row && toFile(row);
+  }
+
+  /**
+   * Rows come as arrays: building each row's object twice (better-sqlite3's, then ours) cost
+   * ~45 ms for a 10,000-file version, most of a warm get's catalog time.
+   */
+  private select(datasetId: string, versionId: string, under: string): { stmt: Statement; args: unknown[] } {
+    if (under === '') {
+      return {
+        stmt: this.db
+          .prepare(`SELECT ${COLUMNS} FROM files WHERE dataset_id = ? AND version_id = ? ORDER BY path`)
+          .raw(),
+        args: [datasetId, versionId],
+      };
+    }
+    return {
+      stmt: this.db
+        .prepare(
+          `SELECT ${COLUMNS} FROM files WHERE dataset_id = ? AND version_id = ? AND (path = ? OR path LIKE ? ESCAPE '\\') ORDER BY path`,
+        )
+        .raw(),
+      args: [datasetId, versionId, under, likePrefix(`${under}/`)],
+    };
   }
 
   summary(datasetId: string, versionId: string): { fileCount: number; size: number } {
