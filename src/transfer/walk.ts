@@ -1,5 +1,5 @@
 import { lstatSync, readdirSync, statSync, type Dirent, type Stats } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { NotFoundError, UsageError } from '../core/errors.js';
 import { assertManifestPath, checkManifestPath } from '../core/paths-in-manifest.js';
 
@@ -138,8 +138,11 @@ function* walkDir(
 ): Generator<Found> {
   const entries: Dirent[] = readdirSync(dir, { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // Concatenation: `dir` is clean already and a name is one component (path.join's normalizing
+  // was ~10 ms of a 10,000-file walk, which runs twice).
+  const dirSlash = dir.endsWith('/') ? dir : `${dir}/`;
   for (const entry of entries) {
-    const absPath = join(dir, entry.name);
+    const absPath = dirSlash + entry.name;
     const path = join2(prefix, entry.name);
     // The prefix is a clean path already: the name alone decides (the whole path says why).
     if (checkManifestPath(entry.name) !== undefined || path.length > 4096) assertManifestPath(path);
