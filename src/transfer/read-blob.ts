@@ -220,19 +220,27 @@ async function readHashedBack(
   /** settles once the previous chunk was handed to the thread: chunks are hashed in order */
   let handedOn: Promise<void> = Promise.resolve();
   let bytes = 0;
-  await read((chunk) => {
-    if (bytes + chunk.length > size) throw tooLong(size);
-    const at = bytes;
-    bytes += chunk.length;
-    const written = write(chunk, at);
-    handedOn = Promise.all([handedOn, written]).then(() => {
-      const done = hash.next(at, chunk.length);
-      done.catch(() => undefined); // awaited below
-      hashed.push(done);
+  try {
+    await read((chunk) => {
+      if (bytes + chunk.length > size) throw tooLong(size);
+      const at = bytes;
+      bytes += chunk.length;
+      const written = write(chunk, at);
+      handedOn = Promise.all([handedOn, written]).then(() => {
+        const done = hash.next(at, chunk.length);
+        done.catch(() => undefined); // awaited below
+        hashed.push(done);
+      });
+      handedOn.catch(() => undefined); // a failed write fails the read; the chain after it is moot
+      return written.then(() => undefined);
     });
-    handedOn.catch(() => undefined); // a failed write fails the read; the chain after it is moot
-    return written.then(() => undefined);
-  });
+  } catch (error) {
+    // The thread is done with the file before the caller closes it, and forgets this hash.
+    await handedOn.catch(() => undefined);
+    await Promise.allSettled(hashed);
+    await hash.digest().catch(() => undefined);
+    throw error;
+  }
   await handedOn;
   await Promise.all(hashed);
   return { sha256: await hash.digest(), bytes };
