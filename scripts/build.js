@@ -24,10 +24,23 @@ const entry = [
   `export const COMMANDS = {\n${files.map((f, i) => `  '${id(f)}': C${i},`).join('\n')}\n};`,
 ].join('\n');
 
+/** The generated entry, as a module esbuild can resolve beside the thread entries. */
+const cliEntry = {
+  name: 'cli-entry',
+  setup(b) {
+    b.onResolve({ filter: /^strata:cli$/ }, () => ({ path: 'cli-entry.ts', namespace: 'strata' }));
+    b.onLoad({ filter: /.*/, namespace: 'strata' }, () => ({ contents: entry, resolveDir: root, loader: 'ts' }));
+  },
+};
+
 await build({
-  stdin: { contents: entry, resolveDir: root, sourcefile: 'cli-entry.ts', loader: 'ts' },
+  entryPoints: [
+    { in: 'strata:cli', out: 'cli' },
+    // Worker threads load their own entry, found beside cli.js.
+    { in: join(root, 'src/cache/place-worker.ts'), out: 'place-worker' },
+  ],
+  plugins: [cliEntry],
   outdir: join(root, 'dist'),
-  entryNames: 'cli',
   chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   splitting: true,

@@ -83,7 +83,7 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
       if (plan.link !== 'reflink' && anyCached() && placer.onLocalDisks()) {
         // Every file is first tried from the cache: a warm run is only this loop, and reading a
         // blob (it is copied whole and checked) says whether it is there, so none is stat'ed first.
-        general = placer.placeCachedSync(plan.files, placed, !(await placer.copies()));
+        general = await placer.placeCached(plan.files, placed, !(await placer.copies()));
       }
       missing = missingOf(new Map(general.map((f) => [f.sha256, f.size])));
       const missingSet = new Set(missing);

@@ -1,26 +1,15 @@
-import {
-  chmodSync,
-  closeSync,
-  constants,
-  copyFileSync,
-  existsSync,
-  fchmodSync,
-  linkSync,
-  openSync,
-  renameSync,
-  statfsSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { constants, existsSync, linkSync, statfsSync } from 'node:fs';
 import { chmod, copyFile, link, lstat, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { FileEntry } from '../core/model.js';
 import { IntegrityError, UsageError } from '../core/errors.js';
-import { setMtimeMs, setMtimeMsSync } from '../core/mtime.js';
+import { setMtimeMs } from '../core/mtime.js';
 import { SafeDirs } from '../core/safe-dirs.js';
 import { tempName } from '../core/temp-name.js';
 import { hashFile } from '../transfer/hash.js';
 import { createdWithMode, type CacheStore } from './store.js';
+import { PLACED, type PlaceJob } from './place-file.js';
+import { placeInParallel } from './place-parallel.js';
 
 /**
  * How files get from the cache into a directory:
@@ -54,9 +43,6 @@ const LOCAL_FILESYSTEMS = new Set([
   0xf2f52010, // F2FS
   0x794c7630, // overlayfs
 ]);
-
-/** What sends a file from the fast path to the general one, which says or repairs it. */
-const RETRY_CODES = new Set(['ENOENT', 'EEXIST', 'EISDIR', 'ENOTEMPTY', 'ENOTDIR', 'EPERM', 'EXDEV', 'EOPNOTSUPP']);
 
 export interface PlaceOptions {
   cache: CacheStore;
@@ -146,54 +132,44 @@ export class Placer {
 
   /**
    * The warm fast path on local disks: each file a verified copy (or, with `clone`, a clone) of
-   * its cached blob, made synchronously. Returns the files that need the general path: large
-   * ones, a blob evicted or found damaged meanwhile (which that path drops and fetches again),
-   * something in the way (which it reports).
+   * its cached blob, made by synchronous calls, on several threads when there are many. Returns
+   * the files that need the general path: large ones, a blob evicted or found damaged meanwhile
+   * (which that path drops and fetches again), something in the way (which it reports).
    */
-  placeCachedSync(files: readonly FileEntry[], placed: (file: FileEntry) => void, clone: boolean): FileEntry[] {
+  async placeCached(
+    files: readonly FileEntry[],
+    placed: (file: FileEntry) => void,
+    clone: boolean,
+  ): Promise<FileEntry[]> {
     const rest: FileEntry[] = [];
+    const jobs: PlaceJob[] = [];
+    const jobFiles: FileEntry[] = [];
     for (const file of files) {
-      this.plan.signal?.throwIfAborted();
       if (file.size > SYNC_PLACE_LIMIT) {
         rest.push(file);
         continue;
       }
-      // A blob not in the cache goes to the general path before its directories are made.
-      const bytes = clone ? undefined : this.plan.cache.readVerifiedSync(file.sha256, file.size);
-      if (!clone && !bytes) {
+      const destination = this.destinationOf(file);
+      jobs.push({
+        blob: this.plan.cache.blobPath(file.sha256),
+        sha256: file.sha256,
+        size: file.size,
+        temp: `${dirname(destination)}/${tempName(TEMP_PREFIX)}`,
+        destination,
+        mode: file.mode & 0o7777,
+        mtimeMs: file.mtimeMs,
+      });
+      jobFiles.push(file);
+    }
+    this.plan.signal?.throwIfAborted();
+    const status = await placeInParallel(jobs, clone);
+    for (const [i, file] of jobFiles.entries()) {
+      if (status[i] !== PLACED) {
         rest.push(file);
         continue;
       }
-      const destination = this.destinationOf(file);
-      const temp = `${dirname(destination)}/${tempName(TEMP_PREFIX)}`;
-      const mode = file.mode & 0o7777;
-      let fd: number | undefined;
-      try {
-        if (!bytes) {
-          copyFileSync(this.plan.cache.blobPath(file.sha256), temp, constants.COPYFILE_FICLONE_FORCE);
-          chmodSync(temp, mode);
-          fd = openSync(temp, 'r');
-        } else {
-          fd = openSync(temp, 'wx', mode);
-          writeSync(fd, bytes);
-          if (!createdWithMode(mode)) fchmodSync(fd, mode);
-        }
-        setMtimeMsSync(fd, file.mtimeMs);
-        closeSync(fd);
-        fd = undefined;
-        renameSync(temp, destination);
-        if (this.used === 'auto') this.used = clone ? 'reflink' : 'copy';
-        placed(file);
-      } catch (error) {
-        if (fd !== undefined) closeSync(fd);
-        try {
-          unlinkSync(temp);
-        } catch {
-          // not made, or gone
-        }
-        if (!RETRY_CODES.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
-        rest.push(file);
-      }
+      if (this.used === 'auto') this.used = clone ? 'reflink' : 'copy';
+      placed(file);
     }
     return rest;
   }

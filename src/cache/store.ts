@@ -11,6 +11,21 @@ import { readHashed, readIntoFiles, type BlobSink } from '../transfer/read-blob.
 const intact = (bytes: Buffer, sha256: string, size: number): boolean =>
   bytes.length === size && sha256Hex(bytes) === sha256;
 
+/**
+ * A cached blob's bytes, read without a promise (the warm fast path), if they are there and match
+ * their sha256 and size; undefined if not, for the general path to drop and fetch it again.
+ */
+export function readVerifiedBlobSync(path: string, sha256: string, size: number): Buffer | undefined {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  return intact(bytes, sha256, size) ? bytes : undefined;
+}
+
 /** Directories the cache creates: group-writable and setgid, so a team sharing it shares its group. */
 const DIR_MODE = 0o2775;
 /** Blobs never change once there. */
@@ -130,21 +145,6 @@ export class CacheStore {
     if (intact(bytes, sha256, size)) return bytes;
     await this.drop(sha256);
     return undefined;
-  }
-
-  /**
-   * readVerified without a promise, for the warm fast path: undefined when the blob is missing or
-   * does not match, which it leaves for the general path to drop and fetch again.
-   */
-  readVerifiedSync(sha256: string, size: number): Buffer | undefined {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(this.blobPath(sha256));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
-    return intact(bytes, sha256, size) ? bytes : undefined;
   }
 
   async drop(sha256: string): Promise<void> {
