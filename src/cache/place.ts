@@ -5,7 +5,7 @@ import type { FileEntry } from '../core/model.js';
 import { IntegrityError, UsageError } from '../core/errors.js';
 import { setMtimeMs } from '../core/mtime.js';
 import { SafeDirs } from '../core/safe-dirs.js';
-import { tempName } from '../core/temp-name.js';
+import { TARGET_TEMP_PREFIX, tempBeside, tempName } from '../core/temp-name.js';
 import { hashFile } from '../transfer/hash.js';
 import { createdWithMode, type CacheStore } from './store.js';
 import { PLACED, type PlaceJob } from './place-file.js';
@@ -27,7 +27,6 @@ export const LINK_MODES: readonly LinkMode[] = ['auto', 'reflink', 'hardlink', '
 const READ_WHOLE_LIMIT = 64 * 1024 * 1024;
 /** Cached files up to this size are placed by the synchronous fast path on local disks. */
 const SYNC_PLACE_LIMIT = 8 * 1024 * 1024;
-const TEMP_PREFIX = '.strata-tmp-';
 
 /**
  * statfs types of local disks, where a loop of synchronous file calls beats promises (each of
@@ -84,9 +83,8 @@ export class Placer {
     const rest: FileEntry[] = [];
     for (const file of this.plan.files) {
       this.plan.signal?.throwIfAborted();
-      this.dirs.parentsOf(file.path);
       try {
-        linkSync(this.plan.cache.blobPath(file.sha256), `${this.root}/${file.path}`);
+        linkSync(this.plan.cache.blobPath(file.sha256), this.destinationOf(file));
         placed(file);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
@@ -108,7 +106,7 @@ export class Placer {
     this.copying ??= (async () => {
       this.dirs.parentsOf('probe');
       const probe = join(this.plan.cache.dir, tempName('.probe-'));
-      const clone = join(this.plan.target, tempName(TEMP_PREFIX));
+      const clone = join(this.plan.target, tempName(TARGET_TEMP_PREFIX));
       try {
         await writeFile(probe, 'x');
         await copyFile(probe, clone, constants.COPYFILE_FICLONE_FORCE);
@@ -154,7 +152,7 @@ export class Placer {
         blob: this.plan.cache.blobPath(file.sha256),
         sha256: file.sha256,
         size: file.size,
-        temp: `${dirname(destination)}/${tempName(TEMP_PREFIX)}`,
+        temp: tempBeside(destination),
         destination,
         mode: file.mode & 0o7777,
         mtimeMs: file.mtimeMs,
@@ -220,7 +218,7 @@ export class Placer {
     destination: string,
     write: (temp: string) => Promise<boolean>,
   ): Promise<void> {
-    const temp = join(dirname(destination), tempName(TEMP_PREFIX));
+    const temp = tempBeside(destination);
     let renamed = false;
     try {
       if (!(await write(temp))) await chmod(temp, file.mode & 0o7777);

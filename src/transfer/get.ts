@@ -1,5 +1,5 @@
 import { chmod, lstat, rename, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { FileEntry } from '../core/model.js';
 import { IntegrityError, UsageError } from '../core/errors.js';
 import { checkManifestPath } from '../core/paths-in-manifest.js';
@@ -8,7 +8,7 @@ import type { StorageBackend } from '../storage/backend.js';
 import { readBlob, readIntoFiles, type BlobSink } from './read-blob.js';
 import { forEachLimited } from './concurrency.js';
 import { SafeDirs } from '../core/safe-dirs.js';
-import { tempName } from '../core/temp-name.js';
+import { tempBeside } from '../core/temp-name.js';
 import type { ProgressSink } from './progress.js';
 
 export interface GetPlan {
@@ -59,7 +59,7 @@ export async function fetchVerified(
   destination: string,
   signal?: AbortSignal,
 ): Promise<void> {
-  const temp = join(dirname(destination), tempName('.strata-tmp-'));
+  const temp = tempBeside(destination);
   try {
     const read = (sink: BlobSink): Promise<void> => readBlob(backend, file.sha256, file.size, sink, signal);
     const got = await readIntoFiles(read, [temp], file.size);
