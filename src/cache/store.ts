@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { IntegrityError } from '../core/errors.js';
 import { sha256Hex } from '../transfer/hash.js';
 import { tempName } from '../core/temp-name.js';
-import { readHashed, readIntoFiles, type BlobSink } from '../transfer/read-blob.js';
+import { readHashed, readIntoFile, type BlobSink } from '../transfer/read-blob.js';
 
 const intact = (bytes: Buffer, sha256: string, size: number): boolean =>
   bytes.length === size && sha256Hex(bytes) === sha256;
@@ -100,7 +100,8 @@ export class CacheStore {
    * process filling the same blob at once is fine (the bytes are the same, verified), and so is a
    * damaged blob in the way (why this fill was asked for): the rename replaces it atomically.
    * Small blobs are taken whole and returned, so a caller can place them without reading back;
-   * larger ones are written into `tee` too, as they arrive, when it is given (a new file, 0600).
+   * larger ones are written into `tee` too, as they arrive, when it is given (a new file, 0600):
+   * the copy the caller reads next, so the cache's copy of a large one stays out of the page cache.
    */
   async fill(
     sha256: string,
@@ -117,7 +118,7 @@ export class CacheStore {
       const whole = size <= WHOLE_LIMIT ? Buffer.allocUnsafe(size) : undefined;
       const { sha256: got, bytes: length } = whole
         ? await readHashed(read, size, async (chunk, at) => void chunk.copy(whole, at))
-        : await readIntoFiles(read, [temp, ...(tee ? [tee] : [])], size);
+        : await (tee ? readIntoFile(read, tee, size, temp) : readIntoFile(read, temp, size));
       const bytes = whole?.subarray(0, length);
       if (got !== sha256 || length !== size) {
         throw new IntegrityError(

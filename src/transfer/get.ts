@@ -5,7 +5,7 @@ import { IntegrityError, UsageError } from '../core/errors.js';
 import { checkManifestPath } from '../core/paths-in-manifest.js';
 import { setMtimeMs } from '../core/mtime.js';
 import type { StorageBackend } from '../storage/backend.js';
-import { readBlob, readIntoFiles, type BlobSink } from './read-blob.js';
+import { readBlob, readIntoFile, type BlobSink } from './read-blob.js';
 import { forEachLimited } from './concurrency.js';
 import { SafeDirs } from '../core/safe-dirs.js';
 import { tempBeside } from '../core/temp-name.js';
@@ -62,7 +62,7 @@ export async function fetchVerified(
   const temp = tempBeside(destination);
   try {
     const read = (sink: BlobSink): Promise<void> => readBlob(backend, file.sha256, file.size, sink, signal);
-    const got = await readIntoFiles(read, [temp], file.size);
+    const got = await readIntoFile(read, temp, file.size);
     if (got.sha256 !== file.sha256 || got.bytes !== file.size) {
       throw new IntegrityError(
         `${file.path}: content read back does not match its manifest (expected sha256 ${file.sha256}, ${file.size} bytes; got ${got.sha256}, ${got.bytes} bytes); nothing was written`,

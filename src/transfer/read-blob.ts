@@ -4,6 +4,7 @@ import { IntegrityError } from '../core/errors.js';
 import type { StorageBackend } from '../storage/backend.js';
 import { blobKey } from '../storage/keys.js';
 import { FileHash } from './hash-thread.js';
+import { pageAlignedMemory, UncachedFile, writeInPieces } from './file-writes.js';
 
 const MiB = 1024 * 1024;
 
@@ -66,11 +67,15 @@ export const blobReader =
   async (sha256, size, sink, signal) =>
     readBlob(await backend(), sha256, size, sink, signal);
 
-/** Range buffers shared by every ranged read of this process, made as first needed. */
+/**
+ * Range buffers shared by every ranged read of this process, made as first needed. They are cut
+ * from one page-aligned memory, so UncachedFile can write them with O_DIRECT.
+ */
 class BufferPool {
   private readonly free: Buffer[] = [];
   private made = 0;
   private readonly waiting: ((buffer: Buffer) => void)[] = [];
+  private memory?: Buffer;
 
   constructor(
     private readonly size: number,
@@ -78,9 +83,14 @@ class BufferPool {
   ) {}
 
   take(): Promise<Buffer> {
-    const buffer =
-      this.free.pop() ?? (this.made < this.max ? (this.made++, Buffer.allocUnsafeSlow(this.size)) : undefined);
+    const buffer = this.free.pop() ?? (this.made < this.max ? this.make() : undefined);
     return buffer ? Promise.resolve(buffer) : new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private make(): Buffer {
+    const memory = (this.memory ??= pageAlignedMemory(this.size * this.max));
+    const start = this.made++ * this.size;
+    return memory.subarray(start, start + this.size);
   }
 
   give(buffer: Buffer): void {
@@ -187,21 +197,28 @@ export async function readHashed(
   return { sha256: hash.digest('hex'), bytes };
 }
 
-/** readHashed into new files (mode 0600, which must not exist), the same bytes into each at once. */
-export async function readIntoFiles(
+/**
+ * readHashed into a new file (mode 0600, which must not exist), hashed as the file holds it.
+ * `later` is one more such file, for a copy nobody reads soon (the cache's, beside a target),
+ * written from the same bytes at once, around the page cache where it can be (UncachedFile).
+ */
+export async function readIntoFile(
   read: (sink: BlobSink) => Promise<void>,
-  paths: readonly string[],
+  path: string,
   size: number,
+  later?: string,
 ): Promise<{ sha256: string; bytes: number }> {
-  const files: FileHandle[] = [];
+  let file: FileHandle | undefined;
+  let uncached: UncachedFile | undefined;
   try {
-    for (const path of paths) files.push(await open(path, 'wx+', 0o600)); // read back to be hashed
+    file = await open(path, 'wx+', 0o600); // read back to be hashed
+    if (later !== undefined) uncached = await UncachedFile.create(later, size);
     const write = (chunk: Buffer, at: number): Promise<unknown> =>
-      Promise.all(files.map((file) => file.write(chunk, 0, chunk.length, at)));
+      Promise.all([writeInPieces(file!, chunk, at), uncached?.write(chunk, at)]);
     if (size < RANGED_READS.from) return await readHashed(read, size, write);
-    return await readHashedBack(read, size, write, files[0]!.fd);
+    return await readHashedBack(read, size, write, file.fd);
   } finally {
-    await Promise.all(files.map((file) => file.close()));
+    await Promise.all([file?.close(), uncached?.close()]);
   }
 }
 

@@ -1,8 +1,8 @@
 // The foundation's end-to-end flows again, with the built CLI against an S3 provider on Ceph RGW,
 // and the bucket read with the SDK to check it follows DESIGN.md's layout.
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { strata, strataJson, type CliOptions } from '../helpers/cli.js';
 import { assertBuilt } from '../helpers/expect-cli.js';
@@ -191,6 +191,37 @@ describe.skipIf(!s3).concurrent('end-to-end against Ceph RGW', () => {
         [v1.id, v2.id].sort().map((id) => `datasets/${ds.id}/versions/${id}.json`),
       );
       expect(await bucket.uploads()).toEqual([]);
+    },
+    SLOW,
+  );
+
+  it(
+    'a large file (read as parallel ranges) comes down into the target and into the cache, both byte for byte; a warm get copies it from the cache',
+    async () => {
+      const { o } = await setup('large');
+      const src = join(fresh(), 'data');
+      mkdirSync(src);
+      // Past 64 MiB a blob is read as 8 MiB ranges; the last one is short (and its cache copy padded, then cut).
+      const bytes = randomBytes(70 * MiB + 4321);
+      writeFileSync(join(src, 'weights.bin'), bytes);
+      await createDataset(o, 'large');
+      const v = await committed(o, 'large', src);
+      const cache = fresh();
+      const get = (target: string) =>
+        strataJson<{ files: number; hits: number; misses: number }>(
+          ['datasets', 'files', 'get', '--id', v.ref, '--target-path', target, '--cache-dir', cache],
+          o,
+        );
+      const [cold, warm] = [fresh(), fresh()];
+      expect(await get(cold)).toMatchObject({ files: 1, hits: 0, misses: 1 });
+      expect(readFileSync(join(cold, 'weights.bin')).equals(bytes)).toBe(true);
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      const blob = join(cache, 'blobs', 'sha256', sha256.slice(0, 2), sha256);
+      expect(readFileSync(blob).equals(bytes)).toBe(true);
+      expect(statSync(blob).mode & 0o777).toBe(0o444);
+      expect(readdirSync(dirname(blob))).toEqual([sha256]); // no temp file left beside it
+      expect(await get(warm)).toMatchObject({ files: 1, hits: 1, misses: 0 });
+      expect(readFileSync(join(warm, 'weights.bin')).equals(bytes)).toBe(true);
     },
     SLOW,
   );

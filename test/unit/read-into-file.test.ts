@@ -4,16 +4,20 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { IntegrityError } from '../../src/core/errors.js';
-import { readIntoFiles, type BlobSink } from '../../src/transfer/read-blob.js';
+import { pageAlignedMemory } from '../../src/transfer/file-writes.js';
+import { readIntoFile, type BlobSink } from '../../src/transfer/read-blob.js';
 import { tempDirs } from '../helpers/temp.js';
 
 const fresh = tempDirs('strata-read-into-');
 const MiB = 1024 * 1024;
 
-/** A reader handing `bytes` on in chunks of `chunk` bytes, as readBlob does: each copied into one reused buffer. */
-function chunked(bytes: Buffer, chunk: number, failAt = Infinity): (sink: BlobSink) => Promise<void> {
+/**
+ * A reader handing `bytes` on in chunks of `chunk` bytes, as readBlob does: each copied into one
+ * reused buffer, page-aligned as readBlob's are when `aligned`.
+ */
+function chunked(bytes: Buffer, chunk: number, failAt = Infinity, aligned = false): (sink: BlobSink) => Promise<void> {
   return async (sink) => {
-    const reused = Buffer.alloc(chunk);
+    const reused = aligned ? pageAlignedMemory(chunk) : Buffer.alloc(chunk);
     for (let at = 0; at < bytes.length; at += chunk) {
       if (at >= failAt) throw new Error('connection reset');
       const n = bytes.copy(reused, 0, at, Math.min(bytes.length, at + chunk));
@@ -27,34 +31,44 @@ function chunked(bytes: Buffer, chunk: number, failAt = Infinity): (sink: BlobSi
 describe.each([
   ['a small blob, hashed as it arrives', 3 * MiB + 17],
   ['a large blob, hashed on the hashing thread', 70 * MiB + 5],
-])('readIntoFiles: %s', (_, size) => {
+])('readIntoFile: %s', (_, size) => {
   const bytes = randomBytes(size);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
 
-  it('writes the same bytes into every file and says their sha256 and size', async () => {
-    const dir = fresh();
-    const paths = [join(dir, 'cache'), join(dir, 'target')];
-    const got = await readIntoFiles(chunked(bytes, 8 * MiB), paths, size);
+  it('writes the bytes into the file and says their sha256 and size', async () => {
+    const path = join(fresh(), 'target');
+    const got = await readIntoFile(chunked(bytes, 8 * MiB), path, size);
     expect(got).toEqual({ sha256, bytes: size });
-    for (const path of paths) expect(readFileSync(path).equals(bytes)).toBe(true);
+    expect(readFileSync(path).equals(bytes)).toBe(true);
+  });
+
+  it.each([
+    ['page-aligned', true],
+    ['ordinary', false],
+  ])('writes the copy for later too, from %s memory', async (_, aligned) => {
+    const dir = fresh();
+    const [target, later] = [join(dir, 'target'), join(dir, 'cache')];
+    const got = await readIntoFile(chunked(bytes, 8 * MiB, Infinity, aligned), target, size, later);
+    expect(got).toEqual({ sha256, bytes: size });
+    for (const path of [target, later]) expect(readFileSync(path).equals(bytes)).toBe(true);
   });
 
   it('hashes what arrived, so bytes that differ from the manifest are caught', async () => {
     const damaged = Buffer.from(bytes);
     damaged.writeUInt8(damaged.readUInt8(size - 1) ^ 1, size - 1);
-    const got = await readIntoFiles(chunked(damaged, 8 * MiB), [join(fresh(), 'blob')], size);
+    const got = await readIntoFile(chunked(damaged, 8 * MiB), join(fresh(), 'blob'), size);
     expect(got.bytes).toBe(size);
     expect(got.sha256).not.toBe(sha256);
   });
 
   it('refuses more bytes than the manifest says', async () => {
     const path = join(fresh(), 'blob');
-    await expect(readIntoFiles(chunked(bytes, 8 * MiB), [path], size - 1)).rejects.toBeInstanceOf(IntegrityError);
+    await expect(readIntoFile(chunked(bytes, 8 * MiB), path, size - 1)).rejects.toBeInstanceOf(IntegrityError);
   });
 
   it('fails with the reader when it fails midway', async () => {
     const path = join(fresh(), 'blob');
-    await expect(readIntoFiles(chunked(bytes, MiB, 2 * MiB), [path], size)).rejects.toThrow('connection reset');
+    await expect(readIntoFile(chunked(bytes, MiB, 2 * MiB), path, size)).rejects.toThrow('connection reset');
     expect(existsSync(path)).toBe(true); // the caller removes its temp file
   });
 });
