@@ -118,7 +118,8 @@ export class CacheStore {
    * damaged blob in the way (why this fill was asked for): the rename replaces it atomically.
    * Small blobs are taken whole and returned, so a caller can place them without reading back;
    * larger ones are written into `tee` too, as they arrive, when it is given (a new file, 0600):
-   * the copy the caller reads next, so the cache's copy of a large one stays out of the page cache.
+   * the copy the caller reads next, so the cache's copy is written around the page cache where
+   * it can be (UncachedFile).
    */
   async fill(
     sha256: string,

@@ -198,7 +198,8 @@ export async function readHashed(
 }
 
 /**
- * readHashed into a new file (mode 0600, which must not exist), hashed as the file holds it.
+ * readHashed into a new file (mode 0600, which must not exist); a large blob is hashed as the
+ * file holds it (readHashedBack).
  * `later` is one more such file, for a copy nobody reads soon (the cache's, beside a target),
  * written from the same bytes at once, around the page cache where it can be (UncachedFile).
  */
