@@ -79,13 +79,16 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
       // written from the bytes in hand (or, for a large blob that is copied anyway, as they
       // arrive); the others copy it from the cache.
       let general = plan.files;
-      const anyCached = (): boolean => plan.files.some((f) => plan.cache.sizeOfSync(f.sha256) === f.size);
-      if (plan.link !== 'reflink' && anyCached() && placer.onLocalDisks()) {
+      /** a cold run: the check below stat'ed every blob and found none, so none is stat'ed again */
+      let noneCached = false;
+      if (plan.link !== 'reflink' && placer.onLocalDisks()) {
         // Every file is first tried from the cache: a warm run is only this loop, and reading a
         // blob (it is copied whole and checked) says whether it is there, so none is stat'ed first.
-        general = await placer.placeCached(plan.files, placed, !(await placer.copies()));
+        if (plan.files.some((f) => plan.cache.sizeOfSync(f.sha256) === f.size)) {
+          general = await placer.placeCached(plan.files, placed, !(await placer.copies()));
+        } else noneCached = true;
       }
-      missing = missingOf(new Map(general.map((f) => [f.sha256, f.size])));
+      missing = noneCached ? [...blobs.keys()] : missingOf(new Map(general.map((f) => [f.sha256, f.size])));
       const missingSet = new Set(missing);
       const fetching = new Map<string, Promise<void>>();
       await forEachLimited(general, plan.concurrency, async (file) => {

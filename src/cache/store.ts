@@ -12,7 +12,7 @@ const intact = (bytes: Buffer, sha256: string, size: number): boolean =>
   bytes.length === size && sha256Hex(bytes) === sha256;
 
 /** The warm fast path's read buffer (one per thread: each has its own module), grown as needed. */
-let readBuffer = Buffer.allocUnsafeSlow(1024 * 1024);
+let readBuffer = Buffer.alloc(0);
 
 /**
  * A cached blob's bytes, read without a promise (the warm fast path), if they are there and match

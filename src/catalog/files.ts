@@ -38,22 +38,10 @@ export class FileQueries {
    * ~45 ms for a 10,000-file version, most of a warm get's catalog time.
    */
   private select(datasetId: string, versionId: string, under: string): { stmt: Statement; args: unknown[] } {
-    if (under === '') {
-      return {
-        stmt: this.db
-          .prepare(`SELECT ${COLUMNS} FROM files WHERE dataset_id = ? AND version_id = ? ORDER BY path`)
-          .raw(),
-        args: [datasetId, versionId],
-      };
-    }
-    return {
-      stmt: this.db
-        .prepare(
-          `SELECT ${COLUMNS} FROM files WHERE dataset_id = ? AND version_id = ? AND (path = ? OR path LIKE ? ESCAPE '\\') ORDER BY path`,
-        )
-        .raw(),
-      args: [datasetId, versionId, under, likePrefix(`${under}/`)],
-    };
+    const within = under === '' ? '' : " AND (path = ? OR path LIKE ? ESCAPE '\\')";
+    const sql = `SELECT ${COLUMNS} FROM files WHERE dataset_id = ? AND version_id = ?${within} ORDER BY path`;
+    const args = under === '' ? [datasetId, versionId] : [datasetId, versionId, under, likePrefix(`${under}/`)];
+    return { stmt: this.db.prepare(sql).raw(), args };
   }
 
   summary(datasetId: string, versionId: string): { fileCount: number; size: number } {

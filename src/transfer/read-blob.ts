@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { IntegrityError } from '../core/errors.js';
 import type { StorageBackend } from '../storage/backend.js';
 import { blobKey } from '../storage/keys.js';
@@ -209,17 +209,16 @@ export async function readIntoFile(
   size: number,
   later?: string,
 ): Promise<{ sha256: string; bytes: number }> {
-  let file: FileHandle | undefined;
+  const file = await open(path, 'wx+', 0o600); // read back to be hashed
   let uncached: UncachedFile | undefined;
   try {
-    file = await open(path, 'wx+', 0o600); // read back to be hashed
     if (later !== undefined) uncached = await UncachedFile.create(later, size);
     const write = (chunk: Buffer, at: number): Promise<unknown> =>
-      Promise.all([writeInPieces(file!, chunk, at), uncached?.write(chunk, at)]);
+      Promise.all([writeInPieces(file, chunk, at), uncached?.write(chunk, at)]);
     if (size < RANGED_READS.from) return await readHashed(read, size, write);
     return await readHashedBack(read, size, write, file.fd);
   } finally {
-    await Promise.all([file?.close(), uncached?.close()]);
+    await Promise.all([file.close(), uncached?.close()]);
   }
 }
 
