@@ -130,7 +130,7 @@ export function stopServer(base) {
  * A private copy of the built CLI (bin/, dist/, package.json, the oclif manifest; node_modules linked)
  * that Strata runs from for the whole bench: a `npm run build` elsewhere (npm test's pretest empties
  * dist/ first) cannot pull files from under a run. Retried while the copy is incomplete (a build in
- * flight). Returns the path of its bin/run.js.
+ * flight). Returns the path of its bin/run.cjs.
  */
 export function snapshotStrata(dest, log) {
   for (let attempt = 1; ; attempt++) {
@@ -142,15 +142,15 @@ export function snapshotStrata(dest, log) {
         cpSync(join(REPO, f), join(dest, f), { recursive: true });
       }
       symlinkSync(join(REPO, 'node_modules'), join(dest, 'node_modules'));
-      missing = ['dist/cli.js', '.oclif.manifest.json'].find((f) => !existsSync(join(dest, f))) ?? null;
+      missing = ['dist/cli.cjs', '.oclif.manifest.json'].find((f) => !existsSync(join(dest, f))) ?? null;
       if (!missing) {
-        const r = spawnSync(process.execPath, [join(dest, 'bin/run.js'), '--version'], { encoding: 'utf8' });
+        const r = spawnSync(process.execPath, [join(dest, 'bin/run.cjs'), '--version'], { encoding: 'utf8' });
         if (r.status !== 0) missing = `a working CLI (${(r.stderr || r.stdout).trim().split('\n')[0]})`;
       }
     } catch (e) {
       missing = e.message;
     }
-    if (!missing) return join(dest, 'bin/run.js');
+    if (!missing) return join(dest, 'bin/run.cjs');
     if (attempt === 12) throw new Error(`cannot snapshot the built CLI (run npm run build): missing ${missing}`);
     log(`dist/ is incomplete (missing ${missing}); a build is probably running: retrying in 5 s`);
     spawnSync('sleep', ['5']);

@@ -6,7 +6,7 @@ import { run } from './proc.js';
 export const PEER_FLAGS = ['--transfers', '32', '--checkers', '32'];
 
 export class Tools {
-  /** server: the JSON line of `s3-server.sh start`; dir: a scratch directory of this run; strataBin: bin/run.js. */
+  /** server: the JSON line of `s3-server.sh start`; dir: a scratch directory of this run; strataBin: bin/run.cjs. */
   constructor(server, dir, strataBin) {
     this.server = server;
     this.strataBin = strataBin;
@@ -57,7 +57,7 @@ export class Tools {
       env,
       settle: true,
       ...opts,
-      show: { argv: ['node', 'bin/run.js', ...argv], env: shown, secrets: this.secrets },
+      show: { argv: ['node', 'bin/run.cjs', ...argv], env: shown, secrets: this.secrets },
     });
     let json;
     try {

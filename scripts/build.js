@@ -1,9 +1,13 @@
-// Builds dist/cli.js: every command, Strata's code and @oclif/core in one ES module (code loaded
-// only on some paths — the S3 SDK, URL import — in chunks beside it). Loading ~600 small modules
-// cost a third of every command's start-up; one file takes the module resolver out of it.
+// Builds dist/cli.cjs: every command, Strata's code and @oclif/core in one CommonJS file, and
+// dist/place-worker.cjs, the entry of the warm copy's worker threads. One file, because loading
+// ~600 small modules cost a third of every command's start-up. CommonJS, because bin/run.cjs
+// compiles it with V8's code cache (vm.Script cachedData), which Node 20 offers for scripts and
+// not for ES modules: compiling the bundle afresh was another third. Code only some paths need
+// (the S3 SDK, URL import) stays in the file but runs only when first required.
 // Commands are found here, from src/commands (oclif's "explicit" discovery then reads COMMANDS).
 // Type checking is tsc's (`npm run build` runs it first, with --noEmit).
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 
@@ -24,7 +28,7 @@ const entry = [
   `export const COMMANDS = {\n${files.map((f, i) => `  '${id(f)}': C${i},`).join('\n')}\n};`,
 ].join('\n');
 
-/** The generated entry, as a module esbuild can resolve beside the thread entries. */
+/** The generated entry, as a module esbuild can resolve beside the thread entry. */
 const cliEntry = {
   name: 'cli-entry',
   setup(b) {
@@ -36,25 +40,24 @@ const cliEntry = {
 await build({
   entryPoints: [
     { in: 'strata:cli', out: 'cli' },
-    // Worker threads load their own entry, found beside cli.js.
     { in: join(root, 'src/cache/place-worker.ts'), out: 'place-worker' },
   ],
   plugins: [cliEntry],
   outdir: join(root, 'dist'),
-  chunkNames: 'chunks/[name]-[hash]',
+  outExtension: { '.js': '.cjs' },
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
+  define: { 'import.meta.url': '__strataModuleUrl' },
+  banner: { js: "const __strataModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   sourcemap: true,
   logLevel: 'warning',
   // Native code, packages read from their own directories at run time (oclif loads plugin-help as
   // a plugin; typescript only for a development mode we do not use), and the S3 SDK, which is
-  // large and loaded only when needed.
+  // large and required only when needed.
   external: ['better-sqlite3', '@oclif/plugin-help', 'typescript', '@aws-sdk/*', '@smithy/*'],
-  // Bundled CommonJS (oclif) calls require(): give the ES module one.
-  banner: {
-    js: "import { createRequire as __strataRequire } from 'node:module';\nconst require = __strataRequire(import.meta.url);",
-  },
 });
+
+// The code cache: the launcher writes it when it finds none (see bin/run.cjs).
+execFileSync(process.execPath, [join(root, 'bin/run.cjs'), '--version'], { stdio: 'ignore' });

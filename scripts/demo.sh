@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d "${TMPDIR:-/tmp}/strata-demo.XXXXXX")
 export STRATA_HOME="$work/home"
-strata() { node bin/run.js "$@"; }
+strata() { node bin/run.cjs "$@"; }
 show() { printf '\n\033[1m$ strata %s\033[0m\n' "$*"; strata "$@"; }
 
 node scripts/gen-demo-data.js "$work/cifar-mini"

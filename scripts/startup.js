@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const bin = new URL('../bin/run.js', import.meta.url).pathname;
+const bin = new URL('../bin/run.cjs', import.meta.url).pathname;
 const env = { ...process.env, STRATA_HOME: mkdtempSync(join(tmpdir(), 'strata-startup-')) };
 execFileSync(process.execPath, [bin, 'datasets', 'create', '--name', 'startup'], { env });
 

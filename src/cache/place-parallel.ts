@@ -12,8 +12,8 @@ const PARALLEL_FROM = 1000;
 /** Threads placing at once, this one included: past a few, the disk, not the CPU, is the limit. */
 const MAX_THREADS = 4;
 
-/** The thread's code: dist/place-worker.js beside the bundle (absent when running from src/). */
-const WORKER = new URL('./place-worker.js', import.meta.url);
+/** The thread's code: dist/place-worker.cjs beside the bundle (absent when running from src/). */
+const WORKER = new URL('./place-worker.cjs', import.meta.url);
 
 /**
  * Places `jobs` (the warm fast path) on this thread and, for many files on a machine with

@@ -1,5 +1,5 @@
 // A thread of the warm fast path (src/cache/place-parallel.ts): places its share of the jobs and
-// says how it ended. Built as its own entry beside dist/cli.js.
+// says how it ended. Built as its own entry beside dist/cli.cjs.
 import { parentPort, workerData } from 'node:worker_threads';
 import { placeShare, type PlaceJob } from './place-file.js';
 

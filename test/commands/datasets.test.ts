@@ -15,7 +15,7 @@ const fresh = tempDirs('strata-cmd-');
 
 /** A command class from the BUILT bundle (so oclif finds its config), typed by its source. */
 async function command<T>(id: string): Promise<T> {
-  const url = pathToFileURL(join(root, 'dist/cli.js')).href;
+  const url = pathToFileURL(join(root, 'dist/cli.cjs')).href;
   return ((await import(url)) as { COMMANDS: Record<string, T> }).COMMANDS[id]!;
 }
 

@@ -10,7 +10,7 @@ export const ROOT = resolve(import.meta.dirname, '../..');
  * it only fails early, with the fix in the message, when there is no build to test.
  */
 export function assertBuilt(): void {
-  for (const path of ['dist/cli.js', '.oclif.manifest.json']) {
+  for (const path of ['dist/cli.cjs', '.oclif.manifest.json']) {
     if (!existsSync(join(ROOT, path))) {
       throw new Error(`${path} is missing: run \`npm run build\` (npm test does it in pretest)`);
     }
