@@ -45,7 +45,6 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
     // the syscalls.
     const missingOf = (needed: Iterable<[string, number]>): string[] =>
       [...needed].filter(([sha, size]) => plan.cache.sizeOfSync(sha) !== size).map(([sha]) => sha);
-    let missing: string[];
     const pathOf = new Map(plan.files.map((f) => [f.sha256, f.path]));
     const fresh = new Set<string>();
     /** Fetches a missing blob into the cache (and, when large, into `tee` too); small ones come back whole. */
@@ -67,55 +66,51 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
       bytes += file.size;
       plan.progress?.advance(1, file.size);
     };
-    if (plan.link === 'hardlink') {
-      missing = missingOf(blobs);
-      await forEachLimited(missing, plan.concurrency, async (sha) => void (await fill(sha)));
-      await forEachLimited(placer.hardlinkAll(placed), plan.concurrency, async (file) => {
-        await placer.place(file);
-        placed(file);
-      });
-    } else {
-      // Each missing blob is fetched once, by the first file that needs it, and that file is
-      // written from the bytes in hand (or, for a large blob that is copied anyway, as they
-      // arrive); the others copy it from the cache.
-      let general = plan.files;
-      /** a cold run: the check below stat'ed every blob and found none, so none is stat'ed again */
-      let noneCached = false;
-      if (plan.link !== 'reflink' && placer.onLocalDisks()) {
-        // Every file is first tried from the cache: a warm run is only this loop, and reading a
-        // blob (it is copied whole and checked) says whether it is there, so none is stat'ed first.
-        if (plan.files.some((f) => plan.cache.sizeOfSync(f.sha256) === f.size)) {
-          general = await placer.placeCached(plan.files, placed, !(await placer.copies()));
-        } else noneCached = true;
-      }
-      missing = noneCached ? [...blobs.keys()] : missingOf(new Map(general.map((f) => [f.sha256, f.size])));
-      const missingSet = new Set(missing);
-      const fetching = new Map<string, Promise<void>>();
-      await forEachLimited(general, plan.concurrency, async (file) => {
-        plan.signal?.throwIfAborted();
-        if (missingSet.has(file.sha256)) {
-          const pending = fetching.get(file.sha256);
-          if (pending) {
-            await pending;
-            if (!fresh.has(file.sha256)) return; // its fetch failed: that failure stops the run
-          } else {
-            const started = fetchAndPlace(placer, file, fill);
-            // Later files of this blob wait on it; a failure is the first file's to report.
-            fetching.set(
-              file.sha256,
-              started.then(
-                () => undefined,
-                () => undefined,
-              ),
-            );
-            await started;
-            return placed(file);
-          }
-        }
-        await placer.place(file);
-        placed(file);
-      });
+    // A fast path first places every file it can from the cache (a warm run is only that); it
+    // leaves the files whose blob is missing or damaged, or that something is in the way of.
+    // Each missing blob is then fetched once, by the first file that needs it, and that file is
+    // written from the bytes in hand (or, for a large blob that is copied anyway, as they
+    // arrive); the others come from the cache.
+    let general = plan.files;
+    /** a cold run: the check below found no blob in the cache, so none is stat'ed again */
+    let noneCached = false;
+    const fastPath =
+      plan.link === 'hardlink'
+        ? async (): Promise<FileEntry[]> => placer.linkCached(plan.files, placed)
+        : plan.link !== 'reflink' && placer.onLocalDisks()
+          ? async (): Promise<FileEntry[]> => placer.placeCached(plan.files, placed, !(await placer.copies()))
+          : undefined;
+    if (fastPath) {
+      if (plan.files.some((f) => plan.cache.sizeOfSync(f.sha256) === f.size)) general = await fastPath();
+      else noneCached = true;
     }
+    const missing = noneCached ? [...blobs.keys()] : missingOf(new Map(general.map((f) => [f.sha256, f.size])));
+    const missingSet = new Set(missing);
+    const fetching = new Map<string, Promise<void>>();
+    await forEachLimited(general, plan.concurrency, async (file) => {
+      plan.signal?.throwIfAborted();
+      if (missingSet.has(file.sha256)) {
+        const pending = fetching.get(file.sha256);
+        if (pending) {
+          await pending;
+          if (!fresh.has(file.sha256)) return; // its fetch failed: that failure stops the run
+        } else {
+          const started = fetchAndPlace(placer, file, fill);
+          // Later files of this blob wait on it; a failure is the first file's to report.
+          fetching.set(
+            file.sha256,
+            started.then(
+              () => undefined,
+              () => undefined,
+            ),
+          );
+          await started;
+          return placed(file);
+        }
+      }
+      await placer.place(file);
+      placed(file);
+    });
     await plan.cache.count({ hits: blobs.size - missing.length, misses: missing.length });
     return {
       files: plan.files.length,

@@ -4,8 +4,10 @@ import {
   constants,
   copyFileSync,
   fchmodSync,
+  linkSync,
   openSync,
   renameSync,
+  statSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
@@ -59,6 +61,22 @@ export function placeFileSync(job: PlaceJob, clone: boolean): boolean {
     } catch {
       // not made, or gone
     }
+    if (!RETRY_CODES.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
+    return false;
+  }
+}
+
+/**
+ * Links one file to its cached blob, once the blob's size is checked (a hardlink hands out the
+ * blob unread). false sends it to the general path, as for placeFileSync. One thread does these:
+ * a worker thread costs more to start than it saves on links.
+ */
+export function linkFileSync(blob: string, size: number, destination: string): boolean {
+  if (statSync(blob, { throwIfNoEntry: false })?.size !== size) return false;
+  try {
+    linkSync(blob, destination);
+    return true;
+  } catch (error) {
     if (!RETRY_CODES.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
     return false;
   }

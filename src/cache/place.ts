@@ -1,4 +1,4 @@
-import { constants, existsSync, linkSync, statfsSync } from 'node:fs';
+import { constants, existsSync, statfsSync } from 'node:fs';
 import { chmod, copyFile, link, lstat, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { FileEntry } from '../core/model.js';
@@ -8,7 +8,7 @@ import { SafeDirs } from '../core/safe-dirs.js';
 import { TARGET_TEMP_PREFIX, tempBeside, tempName } from '../core/temp-name.js';
 import { hashFile } from '../transfer/hash.js';
 import { createdWithMode, type CacheStore } from './store.js';
-import { PLACED, type PlaceJob } from './place-file.js';
+import { linkFileSync, PLACED, type PlaceJob } from './place-file.js';
 import { placeInParallel } from './place-parallel.js';
 
 /**
@@ -75,22 +75,17 @@ export class Placer {
   }
 
   /**
-   * The read-only fast path: links every file it can synchronously (a warm hardlink run is
-   * mostly this loop) and returns the files that need the general path (an existing file in
-   * the way, a blob evicted meanwhile, another user's blob the kernel will not let us link).
+   * The read-only fast path: links every file it can to its cached blob, synchronously (a warm
+   * hardlink run is mostly this loop). Returns the files that need the general path: a blob
+   * missing or of the wrong size, something in the way, another user's blob the kernel will not
+   * let us link.
    */
-  hardlinkAll(placed: (file: FileEntry) => void): FileEntry[] {
+  linkCached(files: readonly FileEntry[], placed: (file: FileEntry) => void): FileEntry[] {
     const rest: FileEntry[] = [];
-    for (const file of this.plan.files) {
+    for (const file of files) {
       this.plan.signal?.throwIfAborted();
-      try {
-        linkSync(this.plan.cache.blobPath(file.sha256), this.destinationOf(file));
-        placed(file);
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code !== 'EEXIST' && code !== 'ENOENT' && code !== 'EPERM') throw error;
-        rest.push(file);
-      }
+      if (linkFileSync(this.plan.cache.blobPath(file.sha256), file.size, this.destinationOf(file))) placed(file);
+      else rest.push(file);
     }
     return rest;
   }

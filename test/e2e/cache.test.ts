@@ -410,6 +410,31 @@ describe.concurrent('materializing through the cache', () => {
       });
   });
 
+  it('a hardlink get links what it can, fetches an evicted blob again, and replaces a file in the way', async () => {
+    const o = { home: fresh() };
+    const { v, src } = await version(o, 30, 8);
+    const cache = join(o.home, 'cache');
+    await get(o, v.ref, fresh());
+    const files = await listFilesJson(o, v.ref);
+    const evicted = files.find((f) => !f.path.startsWith('same/'))!;
+    rmSync(blobPath(cache, evicted.sha256!));
+    const target = fresh();
+    const inTheWay = files.find((f) => f.sha256 !== evicted.sha256)!;
+    writeFiles(target, { [inTheWay.path]: 'an older file, not a link' });
+
+    expect(await get(o, v.ref, target, '--link', 'hardlink')).toMatchObject({
+      link: 'hardlink',
+      files: files.length,
+      hits: distinctBlobs(src) - 1,
+      misses: 1,
+    });
+    // Hardlinks carry the cache's mode and mtime: the bytes are the version's.
+    const content = (root: string): string[][] => readTree(root).map((f) => [f.path, f.sha256]);
+    expect(content(target)).toEqual(content(src));
+    for (const f of files)
+      expect(statSync(join(target, f.path)).ino, f.path).toBe(statSync(blobPath(cache, f.sha256!)).ino);
+  });
+
   it('cache stats counts misses on the first get and hits on the second; --source-path materializes part', async () => {
     const o = { home: fresh() };
     const { v, src } = await version(o, 70, 8);
