@@ -13,7 +13,9 @@ export const WORKLOADS = [
   'RSS W1 put (10k files)',
   'RSS W5 put (100k files)',
 ];
-const TOOLS = ['strata', 'rclone', 'aws-cli', 'cp -r', 'cp -al'];
+/** bench/link-floor.cjs: a bare Node program making W4's links, shown beside Strata, not judged. */
+export const NODE_FLOOR = 'node, links only';
+const TOOLS = ['strata', 'rclone', 'aws-cli', 'cp -r', 'cp -al', NODE_FLOOR];
 
 /** Each limit is on Strata's median in that workload, as a ratio to a peer's median (or MB for RSS). */
 export const ACCEPTANCE = [
@@ -85,6 +87,8 @@ export function table(medians, verdicts) {
     const v = m.tool === 'strata' ? verdicts.find((x) => x.workload === m.workload) : undefined;
     const med = m.median === null ? '—' : m.unit === 's' ? `${m.median.toFixed(2)} s` : `${m.median.toFixed(0)} MB`;
     let ratio = '';
+    const cpal = m.tool === NODE_FLOOR && medians.find((x) => x.workload === m.workload && x.tool === 'cp -al');
+    if (cpal?.median && m.median !== null) ratio = `${(m.median / cpal.median).toFixed(2)}× cp -al`;
     if (v?.peer) ratio = v.ratio === null ? `— (no ${v.peer})` : `${v.ratio.toFixed(2)}× ${v.peer}`;
     if (v && v.value !== undefined) ratio = v.value === null ? '—' : `peak ${v.value.toFixed(0)} MB`;
     const result = !v ? '' : v.pass === null ? 'n/a' : v.pass ? 'PASS' : 'FAIL';

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { census } from './gen.js';
 import { PEER_FLAGS } from './tools.js';
 import { run } from './proc.js';
+import { NODE_FLOOR } from './report.js';
 
+const LINK_FLOOR = new URL('./link-floor.cjs', import.meta.url).pathname;
 const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
 const rssMB = (r) => (r.rssKiB === undefined ? null : (r.rssKiB * 1024) / 1e6);
 
@@ -99,6 +101,13 @@ export async function strataW1(ctx, rep) {
       const hard = await get('out-hardlink', ['--link', 'hardlink']);
       ctx.rec('W4 warm hardlink', 'strata', rep, hard.seconds, { result: hard.json });
       checkTree(ctx, `W4 warm hardlink strata rep ${rep}`, join(dir, 'out-hardlink'), W1);
+      // Node's floor for the same links, for the report: what no Node program here can beat.
+      const list = join(dir, 'files.json');
+      const files = await tools.strata(home, null, ['datasets', 'files', 'list', '--id', v1, '--recursive']);
+      writeFileSync(list, JSON.stringify(files.json.filter((f) => f.type === 'file')));
+      const floor = await run(process.execPath, [LINK_FLOOR, cache, list, join(dir, 'out-floor')], { settle: true });
+      ctx.rec('W4 warm hardlink', NODE_FLOOR, rep, floor.seconds);
+      checkTree(ctx, `W4 warm hardlink ${NODE_FLOOR} rep ${rep}`, join(dir, 'out-floor'), W1);
     }
     if (sel.W3) {
       const W3 = data.W3;
