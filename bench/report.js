@@ -13,8 +13,8 @@ export const WORKLOADS = [
   'RSS W1 put (10k files)',
   'RSS W5 put (100k files)',
 ];
-/** bench/link-floor.cjs: a bare Node program making W4's links, shown beside Strata, not judged. */
-export const NODE_FLOOR = 'node, links only';
+/** bench/{copy,link}-floor.cjs: a bare Node program doing W4 warm's file work, shown beside Strata, not judged. */
+export const NODE_FLOOR = 'node floor';
 const TOOLS = ['strata', 'rclone', 'aws-cli', 'cp -r', 'cp -al', NODE_FLOOR];
 
 /** Each limit is on Strata's median in that workload, as a ratio to a peer's median (or MB for RSS). */
@@ -87,8 +87,9 @@ export function table(medians, verdicts) {
     const v = m.tool === 'strata' ? verdicts.find((x) => x.workload === m.workload) : undefined;
     const med = m.median === null ? '—' : m.unit === 's' ? `${m.median.toFixed(2)} s` : `${m.median.toFixed(0)} MB`;
     let ratio = '';
-    const cpal = m.tool === NODE_FLOOR && medians.find((x) => x.workload === m.workload && x.tool === 'cp -al');
-    if (cpal?.median && m.median !== null) ratio = `${(m.median / cpal.median).toFixed(2)}× cp -al`;
+    const peerOf = m.tool === NODE_FLOOR && ACCEPTANCE.find((a) => a.workload === m.workload)?.vs;
+    const peer = peerOf && medians.find((x) => x.workload === peerOf[0] && x.tool === peerOf[1]);
+    if (peer?.median && m.median !== null) ratio = `${(m.median / peer.median).toFixed(2)}× ${peer.tool}`;
     if (v?.peer) ratio = v.ratio === null ? `— (no ${v.peer})` : `${v.ratio.toFixed(2)}× ${v.peer}`;
     if (v && v.value !== undefined) ratio = v.value === null ? '—' : `peak ${v.value.toFixed(0)} MB`;
     const result = !v ? '' : v.pass === null ? 'n/a' : v.pass ? 'PASS' : 'FAIL';

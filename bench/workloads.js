@@ -8,6 +8,7 @@ import { PEER_FLAGS } from './tools.js';
 import { run } from './proc.js';
 import { NODE_FLOOR } from './report.js';
 
+const COPY_FLOOR = new URL('./copy-floor.cjs', import.meta.url).pathname;
 const LINK_FLOOR = new URL('./link-floor.cjs', import.meta.url).pathname;
 const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
 const rssMB = (r) => (r.rssKiB === undefined ? null : (r.rssKiB * 1024) / 1e6);
@@ -89,25 +90,30 @@ export async function strataW1(ctx, rep) {
     if (sel.W4) {
       // Each reference copy runs just before the Strata run it is compared with, on the same
       // filesystem in the same state: file creation on ext4 slows down for a minute or more after
-      // a large tree is deleted, and other steps delete trees.
+      // a large tree is deleted, and other steps delete trees. Just after Strata runs Node's floor
+      // for the same mode (for the report): a bare Node program doing only the file work Strata
+      // must do, from the version's file list.
+      const list = join(dir, 'files.json');
+      const listed = await tools.strata(home, null, ['datasets', 'files', 'list', '--id', v1, '--recursive']);
+      writeFileSync(list, JSON.stringify(listed.json.filter((f) => f.type === 'file')));
+      const floor = async (workload, script, out) => {
+        const f = await run(process.execPath, [script, cache, list, join(dir, out)], { settle: true });
+        ctx.rec(workload, NODE_FLOOR, rep, f.seconds);
+        checkTree(ctx, `${workload} ${NODE_FLOOR} rep ${rep}`, join(dir, out), W1);
+      };
       const r = await run('cp', ['-r', W1.dir, join(dir, 'cp-r')], { settle: true });
       ctx.rec('W4 warm default', 'cp -r', rep, r.seconds);
       checkTree(ctx, `W4 cp -r rep ${rep}`, join(dir, 'cp-r'), W1);
       const warm = await get('out-warm');
       ctx.rec('W4 warm default', 'strata', rep, warm.seconds, { result: warm.json });
       checkTree(ctx, `W4 warm default strata rep ${rep}`, join(dir, 'out-warm'), W1);
+      await floor('W4 warm default', COPY_FLOOR, 'floor-copy');
       const al = await run('cp', ['-al', W1.dir, join(dir, 'cp-al')], { settle: true });
       ctx.rec('W4 warm hardlink', 'cp -al', rep, al.seconds);
       const hard = await get('out-hardlink', ['--link', 'hardlink']);
       ctx.rec('W4 warm hardlink', 'strata', rep, hard.seconds, { result: hard.json });
       checkTree(ctx, `W4 warm hardlink strata rep ${rep}`, join(dir, 'out-hardlink'), W1);
-      // Node's floor for the same links, for the report: what no Node program here can beat.
-      const list = join(dir, 'files.json');
-      const files = await tools.strata(home, null, ['datasets', 'files', 'list', '--id', v1, '--recursive']);
-      writeFileSync(list, JSON.stringify(files.json.filter((f) => f.type === 'file')));
-      const floor = await run(process.execPath, [LINK_FLOOR, cache, list, join(dir, 'out-floor')], { settle: true });
-      ctx.rec('W4 warm hardlink', NODE_FLOOR, rep, floor.seconds);
-      checkTree(ctx, `W4 warm hardlink ${NODE_FLOOR} rep ${rep}`, join(dir, 'out-floor'), W1);
+      await floor('W4 warm hardlink', LINK_FLOOR, 'floor-link');
     }
     if (sel.W3) {
       const W3 = data.W3;
