@@ -41,8 +41,7 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
   for (const f of plan.files) blobs.set(f.sha256, f.size);
   const lease = await Lease.take(plan.cache, blobs.keys());
   try {
-    // Synchronous stats: on a warm run these are much of the work, and promises cost more than
-    // the syscalls.
+    // Synchronous stats: promises cost more than the syscalls.
     const missingOf = (needed: Iterable<[string, number]>): string[] =>
       [...needed].filter(([sha, size]) => plan.cache.sizeOfSync(sha) !== size).map(([sha]) => sha);
     const pathOf = new Map(plan.files.map((f) => [f.sha256, f.path]));

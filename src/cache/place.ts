@@ -57,6 +57,8 @@ export class Placer {
   /** the target, absolute: manifest paths are checked, so `${root}/${path}` is the destination */
   private readonly root: string;
   private reflinkWorks: boolean;
+  /** false once a link failed because the cache and the target are on different filesystems */
+  private linksWork = true;
   /** whether files are byte copies (known once a reflink was tried) */
   private copying?: Promise<boolean>;
   used: LinkMode;
@@ -170,15 +172,16 @@ export class Placer {
   /** Places one file from the cache; `bytes`, when given, are its verified content, just fetched. */
   async place(file: FileEntry, bytes?: Buffer): Promise<void> {
     const destination = this.destinationOf(file);
-    if (this.plan.link === 'hardlink') {
+    if (this.plan.link === 'hardlink' && this.linksWork) {
       const existing = await lstat(destination).catch(() => undefined);
       if (existing?.isDirectory())
         throw new UsageError(`cannot write ${destination}: a directory is in the way`, 'EPATH');
       if (await this.hardlink(file, destination, existing !== undefined)) return;
-      // A blob another user filled cannot be linked where protected_hardlinks is on (Debian's
-      // default): that file gets a verified copy instead, and the result says so.
-      this.used = 'copy';
     }
+    // A blob another user filled cannot be linked where protected_hardlinks is on (Debian's
+    // default), nor any blob where the cache is on another filesystem: such a file gets a
+    // verified copy instead, and the result says so.
+    if (this.plan.link === 'hardlink') this.used = 'copy';
     const mode = file.mode & 0o7777;
     if (bytes) {
       if (this.used === 'auto') this.used = 'copy';
@@ -230,7 +233,10 @@ export class Placer {
     }
   }
 
-  /** true when linked; false when the kernel refuses to link another user's file (EPERM). */
+  /**
+   * true when linked; false when the kernel refuses to link another user's file (EPERM) or
+   * across filesystems (EXDEV: then no later file tries).
+   */
   private async hardlink(file: FileEntry, destination: string, replace: boolean): Promise<boolean> {
     if (replace) await unlink(destination);
     const blob = this.plan.cache.blobPath(file.sha256);
@@ -238,7 +244,8 @@ export class Placer {
       link(blob, destination).then(
         () => true,
         (error: NodeJS.ErrnoException) => {
-          if (error.code === 'EPERM') return false;
+          if (error.code === 'EXDEV') this.linksWork = false;
+          if (error.code === 'EPERM' || error.code === 'EXDEV') return false;
           throw error;
         },
       );

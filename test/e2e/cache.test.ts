@@ -10,6 +10,7 @@ import {
   copyFileSync,
   existsSync,
   mkdirSync,
+  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
@@ -433,6 +434,33 @@ describe.concurrent('materializing through the cache', () => {
     expect(content(target)).toEqual(content(src));
     for (const f of files)
       expect(statSync(join(target, f.path)).ino, f.path).toBe(statSync(blobPath(cache, f.sha256!)).ino);
+  });
+
+  it('a hardlink get with the cache on another filesystem than the target gets verified copies', async () => {
+    // /dev/shm (tmpfs) and the temp directory are two filesystems on these machines; CI must not skip.
+    const other = '/dev/shm';
+    const twoFilesystems = existsSync(other) && statSync(other).dev !== statSync(fresh()).dev;
+    if (!twoFilesystems && process.env.CI !== 'true') return;
+    expect(twoFilesystems, `${other} and the temp directory are one filesystem`).toBe(true);
+    const o = { home: fresh() };
+    const { v, src } = await version(o, 12, 9);
+    const cache = mkdtempSync(join(other, 'strata-cache-'));
+    try {
+      const target = fresh();
+      expect(await get(o, v.ref, target, '--cache-dir', cache, '--link', 'hardlink')).toMatchObject({
+        link: 'copy',
+        misses: distinctBlobs(src),
+      });
+      expect(readTree(target)).toEqual(readTree(src));
+      const warm = fresh();
+      expect(await get(o, v.ref, warm, '--cache-dir', cache, '--link', 'hardlink')).toMatchObject({
+        link: 'copy',
+        hits: distinctBlobs(src),
+      });
+      expect(readTree(warm)).toEqual(readTree(src));
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
   });
 
   it('cache stats counts misses on the first get and hits on the second; --source-path materializes part', async () => {
