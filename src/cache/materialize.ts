@@ -73,15 +73,10 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
     let general = plan.files;
     /** a cold run: the check below found no blob in the cache, so none is stat'ed again */
     let noneCached = false;
-    const fastPath =
-      plan.link === 'hardlink'
-        ? async (): Promise<FileEntry[]> => placer.linkCached(plan.files, placed)
-        : plan.link !== 'reflink' && placer.onLocalDisks()
-          ? async (): Promise<FileEntry[]> => placer.placeCached(plan.files, placed, !(await placer.copies()))
-          : undefined;
-    if (fastPath) {
-      if (plan.files.some((f) => plan.cache.sizeOfSync(f.sha256) === f.size)) general = await fastPath();
-      else noneCached = true;
+    if (plan.link === 'hardlink' || (plan.link !== 'reflink' && placer.onLocalDisks())) {
+      if (!plan.files.some((f) => plan.cache.sizeOfSync(f.sha256) === f.size)) noneCached = true;
+      else if (plan.link === 'hardlink') general = placer.linkCached(plan.files, placed);
+      else general = await placer.placeCached(plan.files, placed, !(await placer.copies()));
     }
     const missing = noneCached ? [...blobs.keys()] : missingOf(new Map(general.map((f) => [f.sha256, f.size])));
     const missingSet = new Set(missing);
