@@ -1,5 +1,9 @@
 import type { Db } from './db.js';
 import type { Dataset, Tag, Version } from '../core/model.js';
+import type { Seal } from './seal.js';
+
+/** A version as first recorded: no seal until committed, no claim on it yet. */
+export type NewVersion = Omit<Version, 'seal' | 'committing' | 'incomplete'> & { incomplete?: string | null };
 
 interface DatasetRow {
   id: string;
@@ -15,6 +19,10 @@ interface VersionRow {
   message: string;
   created_at: string;
   committed_at: string | null;
+  file_count: number | null;
+  files_digest: string | null;
+  committing: string | null;
+  incomplete: string | null;
 }
 interface TagRow {
   dataset_id: string;
@@ -37,6 +45,9 @@ const toVersion = (r: VersionRow): Version => ({
   message: r.message,
   createdAt: r.created_at,
   committedAt: r.committed_at,
+  seal: r.files_digest === null ? null : { count: r.file_count ?? 0, digest: r.files_digest },
+  committing: r.committing,
+  incomplete: r.incomplete,
 });
 const toTag = (r: TagRow): Tag => ({
   datasetId: r.dataset_id,
@@ -111,16 +122,26 @@ export class DatasetQueries {
     return row && toVersion(row);
   }
 
-  insertVersion(v: Version): void {
+  insertVersion(v: NewVersion): void {
     this.db
-      .prepare('INSERT INTO versions (dataset_id, id, message, created_at, committed_at) VALUES (?, ?, ?, ?, ?)')
-      .run(v.datasetId, v.id, v.message, v.createdAt, v.committedAt);
+      .prepare(
+        'INSERT INTO versions (dataset_id, id, message, created_at, committed_at, incomplete) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(v.datasetId, v.id, v.message, v.createdAt, v.committedAt, v.incomplete ?? null);
   }
 
-  updateVersion(v: Version): void {
+  updateMessage(datasetId: string, id: string, message: string): void {
+    this.db.prepare('UPDATE versions SET message = ? WHERE dataset_id = ? AND id = ?').run(message, datasetId, id);
+  }
+
+  /** Marks a version committed, with the seal of its file list; no claim on it remains. */
+  markCommitted(datasetId: string, id: string, committedAt: string, seal: Seal): void {
     this.db
-      .prepare('UPDATE versions SET message = ?, committed_at = ? WHERE dataset_id = ? AND id = ?')
-      .run(v.message, v.committedAt, v.datasetId, v.id);
+      .prepare(
+        `UPDATE versions SET committed_at = ?, file_count = ?, files_digest = ?, committing = NULL, incomplete = NULL
+         WHERE dataset_id = ? AND id = ?`,
+      )
+      .run(committedAt, seal.count, seal.digest, datasetId, id);
   }
 
   deleteVersion(datasetId: string, id: string): void {

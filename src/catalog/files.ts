@@ -1,7 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { FileEntry } from '../core/model.js';
-import { faultPoint } from '../core/faults.js';
+import { sealOf, type Seal, type SealRow } from './seal.js';
 
 const COLUMNS = 'path, size, sha256, mode, mtime_ms';
 type FileRow = [path: string, size: number, sha256: string, mode: number, mtimeMs: number];
@@ -62,8 +62,13 @@ export class FileQueries {
     );
     this.db.transaction(() => {
       for (const f of files) stmt.run(datasetId, versionId, f.path, f.size, f.sha256, f.mode, f.mtimeMs);
-      if (files.length > 0) faultPoint('put:in-transaction');
     })();
+  }
+
+  /** The seal of a version's rows as they are now (see seal.ts): streamed, whatever their number. */
+  seal(datasetId: string, versionId: string): Seal {
+    const { stmt, args } = this.select(datasetId, versionId, '');
+    return sealOf(stmt.iterate(...args) as Iterable<SealRow>);
   }
 
   /** Deletes a file or everything under a directory ("" = all); returns how many went. */

@@ -1,5 +1,11 @@
-/** Numbered schema migrations, applied in order on open; never edit one that has shipped. */
-export const migrations: readonly string[] = [
+import type { Db } from './db.js';
+import { sealOf, type SealRow } from './seal.js';
+
+/**
+ * Numbered schema migrations, applied in order on open; never edit one that has shipped. A step is
+ * SQL, or a function for what SQL cannot compute.
+ */
+export const migrations: readonly (string | ((db: Db) => void))[] = [
   /* 1 */ `
   CREATE TABLE storage_providers (
     id TEXT PRIMARY KEY,
@@ -94,4 +100,46 @@ export const migrations: readonly string[] = [
     sha256 TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
+  /* 4 */ `
+  -- A committed version's seal: how many files it has and the sha256 of its file list, so a
+  -- damaged catalog that lost or changed rows cannot serve a partial version as if whole.
+  ALTER TABLE versions ADD COLUMN file_count INTEGER;
+  ALTER TABLE versions ADD COLUMN files_digest TEXT;
+  -- The process committing the version (a token: host, pid, start); no put may enter meanwhile.
+  ALTER TABLE versions ADD COLUMN committing TEXT;
+  -- Why the version may lack files (its last put did not finish); commit refuses it until a put
+  -- finishes or it is told --allow-incomplete.
+  ALTER TABLE versions ADD COLUMN incomplete TEXT;
+  -- Processes writing files into an uncommitted version right now (a put, a job's output sync).
+  CREATE TABLE version_writers (
+    dataset_id TEXT NOT NULL,
+    version_id TEXT NOT NULL,
+    writer TEXT NOT NULL,
+    what TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    PRIMARY KEY (dataset_id, version_id, writer),
+    FOREIGN KEY (dataset_id, version_id) REFERENCES versions (dataset_id, id) ON DELETE CASCADE
+  ) WITHOUT ROWID;
+  -- The garbage collections of the bucket this catalog knows of (gc/state.json): what it believes
+  -- the bucket holds (provider_blobs) is from that generation.
+  ALTER TABLE storage_providers ADD COLUMN gc_generation INTEGER NOT NULL DEFAULT 0;
+  `,
+  /* 5 */ sealCommitted,
 ];
+
+/** Seals the versions committed before seals existed, from the rows they have now. */
+function sealCommitted(db: Db): void {
+  const versions = db
+    .prepare('SELECT dataset_id, id FROM versions WHERE committed_at IS NOT NULL AND files_digest IS NULL')
+    .all() as { dataset_id: string; id: string }[];
+  const rows = db
+    .prepare(
+      'SELECT path, size, sha256, mode, mtime_ms FROM files WHERE dataset_id = ? AND version_id = ? ORDER BY path',
+    )
+    .raw();
+  const seal = db.prepare('UPDATE versions SET file_count = ?, files_digest = ? WHERE dataset_id = ? AND id = ?');
+  for (const v of versions) {
+    const { count, digest } = sealOf(rows.iterate(v.dataset_id, v.id) as Iterable<SealRow>);
+    seal.run(count, digest, v.dataset_id, v.id);
+  }
+}

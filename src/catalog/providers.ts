@@ -51,6 +51,16 @@ export class ProviderQueries {
     this.db.prepare('DELETE FROM storage_providers WHERE id = ?').run(id);
   }
 
+  /** The bucket's garbage-collection generation this catalog's belief about its blobs is from. */
+  gcGeneration(id: string): number {
+    const row = this.db.prepare('SELECT gc_generation FROM storage_providers WHERE id = ?').pluck().get(id);
+    return (row as number | undefined) ?? 0;
+  }
+
+  setGcGeneration(id: string, generation: number): void {
+    this.db.prepare('UPDATE storage_providers SET gc_generation = ? WHERE id = ?').run(generation, id);
+  }
+
   datasetCount(id: string): number {
     return (
       this.db.prepare('SELECT count(*) AS n FROM datasets WHERE storage_provider_id = ?').get(id) as { n: number }

@@ -9,6 +9,8 @@ export const ExitCode = {
   conflict: 4,
   integrity: 5,
   storage: 6,
+  /** this machine: disk full, permission denied, the catalog damaged or locked */
+  environment: 8,
   interrupted: 130,
 } as const;
 
@@ -51,6 +53,13 @@ export class IntegrityError extends StrataError {
 export class StorageError extends StrataError {
   constructor(message: string, options?: { cause?: unknown; code?: string }) {
     super(message, options?.code ?? 'ESTORAGE', ExitCode.storage, options);
+  }
+}
+
+/** This machine is in the way, not Strata and not the storage: a full disk, a damaged or locked catalog. */
+export class EnvironmentError extends StrataError {
+  constructor(message: string, code = 'EENVIRONMENT', options?: { cause?: unknown }) {
+    super(message, code, ExitCode.environment, options);
   }
 }
 

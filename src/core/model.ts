@@ -40,6 +40,12 @@ export interface Version {
   message: string;
   createdAt: string;
   committedAt: string | null;
+  /** a committed version's file count and the digest of its file list, to catch a damaged catalog */
+  seal: { count: number; digest: string } | null;
+  /** the process committing it right now (a process token), if any */
+  committing: string | null;
+  /** why it may lack files: its last put did not finish */
+  incomplete: string | null;
 }
 
 export interface FileEntry {

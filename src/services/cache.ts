@@ -55,7 +55,7 @@ export async function materializeVersion(
 ): Promise<MaterializeResult & { ref: string; target: string; cacheDir: string }> {
   await refreshForRead(ctx, input.id, input.offline);
   const { dataset, version } = resolveRef(ctx, input.id);
-  const files = selectFiles(ctx, dataset.id, version.id, input.sourcePaths);
+  const files = selectFiles(ctx, version, input.sourcePaths);
   const cache = openCache(ctx, input.cacheDir);
   const provider = findProvider(ctx, dataset.storageProviderId);
   input.progress?.start(

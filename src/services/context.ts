@@ -1,4 +1,8 @@
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { Catalog } from '../catalog/db.js';
+import { catalogFailure } from '../catalog/errors.js';
+import type { StrataError } from '../core/errors.js';
 import type { Provider } from '../core/model.js';
 import { strataPaths, type StrataPaths } from '../core/paths.js';
 import { newProviderId } from '../core/ids.js';
@@ -36,6 +40,16 @@ export class AppContext {
       this.ensureLocalProvider(this.openCatalog);
     }
     return this.openCatalog;
+  }
+
+  /** This catalog in the bucket's drafts: host and STRATA_HOME, so a rebuilt catalog finds its own. */
+  get owner(): string {
+    return `${hostname()}:${resolve(this.paths.home)}`;
+  }
+
+  /** A failure of this machine's catalog, said in one line; undefined for anything else. */
+  explain(error: unknown): StrataError | undefined {
+    return catalogFailure(error, this.paths.catalog);
   }
 
   async backend(provider: Provider): Promise<StorageBackend> {

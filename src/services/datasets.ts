@@ -46,9 +46,15 @@ export async function createDataset(
     createdAt: now,
     updatedAt: now,
   };
-  // The bucket first: if it refuses, the catalog never hears of the dataset.
+  // The bucket first: if it refuses, the catalog never hears of the dataset; if the catalog then
+  // refuses (locked, full), the bucket forgets it again.
   await publish(ctx, dataset);
-  ctx.catalog.datasets.insert(dataset);
+  try {
+    ctx.catalog.datasets.insert(dataset);
+  } catch (error) {
+    await (await ctx.backend(provider)).delete([datasetKey(dataset.id)]).catch(() => undefined);
+    throw error;
+  }
   return view(ctx, dataset);
 }
 
@@ -89,7 +95,12 @@ export async function updateDataset(
     updatedAt: new Date().toISOString(),
   };
   await publish(ctx, updated);
-  ctx.catalog.datasets.update(updated);
+  try {
+    ctx.catalog.datasets.update(updated);
+  } catch (error) {
+    await publish(ctx, dataset).catch(() => undefined);
+    throw error;
+  }
   return view(ctx, updated);
 }
 

@@ -1,6 +1,7 @@
 import type { AppContext } from './context.js';
 import type { FileEntry } from '../core/model.js';
 import { resolveRef } from './resolve.js';
+import { versionFiles } from './sealed.js';
 
 export interface DiffResult {
   from: string;
@@ -17,8 +18,8 @@ export interface DiffResult {
 export function diffVersions(ctx: AppContext, input: { id: string; to: string }): DiffResult {
   const a = resolveRef(ctx, input.id);
   const b = resolveRef(ctx, input.to);
-  const before = byPath(ctx.catalog.files.list(a.dataset.id, a.version.id));
-  const after = byPath(ctx.catalog.files.list(b.dataset.id, b.version.id));
+  const before = byPath(versionFiles(ctx, a.version));
+  const after = byPath(versionFiles(ctx, b.version));
   const result: DiffResult = {
     from: `${a.dataset.id}:${a.version.id}`,
     to: `${b.dataset.id}:${b.version.id}`,

@@ -1,5 +1,6 @@
 import type { AppContext } from './context.js';
-import type { FileEntry } from '../core/model.js';
+import type { FileEntry, Version } from '../core/model.js';
+import { assertFileCount, assertSealed, versionFiles } from './sealed.js';
 import { NotFoundError } from '../core/errors.js';
 import { normalizeVersionPath } from '../core/paths-in-manifest.js';
 import { getFiles, type GetSummary } from '../transfer/get.js';
@@ -21,12 +22,13 @@ export interface FileListing {
 export function listFiles(ctx: AppContext, input: { id: string; path?: string; recursive?: boolean }): FileListing[] {
   const { dataset, version } = resolveRef(ctx, input.id);
   const under = normalizeVersionPath(input.path ?? '/');
+  if (under !== '') assertFileCount(ctx, version, ctx.catalog.files.summary(dataset.id, version.id).fileCount);
   const entries = ctx.catalog.files.iterate(dataset.id, version.id, under);
   const out: FileListing[] = [];
   const dirs = new Map<string, FileListing>();
-  let any = false;
+  let count = 0;
   for (const f of entries) {
-    any = true;
+    count++;
     const rest = under === '' || f.path === under ? f.path : f.path.slice(under.length + 1);
     const slash = rest.indexOf('/');
     if (input.recursive || slash < 0 || f.path === under) {
@@ -49,8 +51,9 @@ export function listFiles(ctx: AppContext, input: { id: string; path?: string; r
       out.push(listing);
     }
   }
-  if (!any && under !== '')
+  if (count === 0 && under !== '')
     throw new NotFoundError(`no file or directory "${under}" in ${dataset.id}:${version.id}`, 'ENOPATH');
+  if (under === '') assertFileCount(ctx, version, count);
   return out;
 }
 
@@ -74,7 +77,7 @@ export async function getFromVersion(
 ): Promise<GetSummary & { ref: string; target: string }> {
   await refreshForRead(ctx, input.id, input.offline);
   const { dataset, version } = resolveRef(ctx, input.id);
-  const files = selectFiles(ctx, dataset.id, version.id, input.sourcePaths);
+  const files = selectFiles(ctx, version, input.sourcePaths);
   const backend = await ctx.backend(findProvider(ctx, dataset.storageProviderId));
   input.progress?.start(
     files.length,
@@ -95,14 +98,16 @@ export async function getFromVersion(
   }
 }
 
-export function selectFiles(ctx: AppContext, datasetId: string, versionId: string, paths: string[] = []): FileEntry[] {
-  if (paths.length === 0) return ctx.catalog.files.list(datasetId, versionId);
+/** A version's files, or those under the given paths; a committed version's checked against its seal. */
+export function selectFiles(ctx: AppContext, version: Version, paths: string[] = []): FileEntry[] {
+  if (paths.length === 0) return versionFiles(ctx, version);
+  assertSealed(ctx, version);
   const chosen = new Map<string, FileEntry>();
   for (const p of paths) {
     const under = normalizeVersionPath(p);
-    const found = ctx.catalog.files.list(datasetId, versionId, under);
+    const found = ctx.catalog.files.list(version.datasetId, version.id, under);
     if (found.length === 0)
-      throw new NotFoundError(`no file or directory "${p}" in ${datasetId}:${versionId}`, 'ENOPATH');
+      throw new NotFoundError(`no file or directory "${p}" in ${version.datasetId}:${version.id}`, 'ENOPATH');
     for (const f of found) chosen.set(f.path, f);
   }
   return [...chosen.values()];

@@ -1,15 +1,20 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AppContext } from './context.js';
-import { NotFoundError, UsageError } from '../core/errors.js';
+import { ConflictError, NotFoundError, UsageError } from '../core/errors.js';
 import { normalizeVersionPath } from '../core/paths-in-manifest.js';
 import { listedSources, planSources, type Sources } from '../transfer/walk.js';
-import { putFiles, type PutSummary } from '../transfer/put.js';
+import { putFiles, type PutCatalog, type PutSummary } from '../transfer/put.js';
 import type { ProgressSink } from '../transfer/progress.js';
+import { faultPoint } from '../core/faults.js';
+import type { Provider } from '../core/model.js';
 import { findProvider, resolveUncommitted, type Resolved } from './resolve.js';
-import { commitVersion, createVersion, type VersionView } from './versions.js';
+import { createVersion, type VersionView } from './versions.js';
+import { commitVersion } from './commit.js';
 import { writeDraft } from './drafts.js';
 import { transferConcurrency } from './concurrency.js';
+import { passGcGate } from './gc-state.js';
+import { assertIdle, assertWritable, claimWrite } from './version-claims.js';
 
 export interface PutInput {
   id: string;
@@ -69,39 +74,96 @@ function plan(ctx: AppContext, input: Omit<PutInput, 'id'>): Sources {
   });
 }
 
+/** A put gives up after this many passes, each undone by a garbage collection of the bucket. */
+const MAX_PASSES = 3;
+
 /**
- * Stores sources into an uncommitted version, then publishes its draft (its file list) to the
- * bucket so garbage collection anywhere keeps what it holds — also after a failed put.
+ * Stores sources into an uncommitted version, as a registered writer of it (a commit waits for it;
+ * it fails if the version is being committed), then publishes the version's draft (its file list)
+ * to the bucket, so garbage collection anywhere keeps what it holds — also after a failed put. A
+ * gc that ran meanwhile may have missed the draft: the put then checks the bucket again, storing
+ * what it removed (gc-state.ts). A put that does not finish leaves the version marked incomplete.
  */
 export async function storeSources(
   ctx: AppContext,
-  { dataset, version }: Resolved,
+  resolved: Resolved,
   sources: Sources,
   input: Pick<PutInput, 'concurrency' | 'progress' | 'signal'>,
 ): Promise<PutResult> {
+  const { dataset, version } = resolved;
   const provider = findProvider(ctx, dataset.storageProviderId);
   const backend = await ctx.backend(provider);
-  input.progress?.start(sources.count, sources.bytes ?? 0);
+  const claim = await claimWrite(ctx, resolved, `put of ${sources.count} file(s)`);
+  let finished = false;
   try {
-    const summary = await putFiles({
-      files: ctx.catalog.files,
-      providerId: provider.id,
-      backend,
-      datasetId: dataset.id,
-      versionId: version.id,
-      sources,
-      concurrency: transferConcurrency(ctx, input.concurrency, 'put'),
-      progress: input.progress,
-      signal: input.signal,
-    });
-    await writeDraft(ctx, dataset, version.id);
-    return { ref: `${dataset.id}:${version.id}`, ...summary };
+    const total = { files: 0, bytes: 0, bytesUploaded: 0, bytesSkipped: 0, seconds: 0 };
+    for (let pass = 1; ; pass++) {
+      const gate = await passGcGate(ctx, provider, backend, input.signal);
+      input.progress?.start(sources.count, sources.bytes ?? 0);
+      const summary = await putFiles({
+        catalog: putCatalog(ctx, provider, resolved),
+        backend,
+        sources,
+        concurrency: transferConcurrency(ctx, input.concurrency, 'put'),
+        progress: input.progress,
+        signal: input.signal,
+      }).finally(() => input.progress?.stop());
+      await writeDraft(ctx, dataset, version.id);
+      total.bytesUploaded += summary.bytesUploaded;
+      total.seconds += summary.seconds;
+      if (await gate.unchanged()) {
+        finished = true;
+        return { ref: `${dataset.id}:${version.id}`, ...summary, ...pick(total, summary) };
+      }
+      if (pass === MAX_PASSES) {
+        throw new ConflictError(
+          `garbage collections of ${backend.location} kept running during this put (${pass} passes); run it again`,
+          'EGCBUSY',
+        );
+      }
+      ctx.reporter.warn('a garbage collection ran during this put: checking its blobs in the bucket again');
+    }
   } catch (error) {
     await writeDraft(ctx, dataset, version.id).catch(() => undefined);
     throw error;
   } finally {
-    input.progress?.stop();
+    claim.release(finished);
   }
+}
+
+/** A put's totals over its passes: the files of the last, the bytes uploaded by all. */
+const pick = (
+  total: { bytesUploaded: number; seconds: number },
+  last: PutSummary,
+): Pick<PutSummary, 'bytesUploaded' | 'bytesSkipped' | 'seconds'> => ({
+  bytesUploaded: total.bytesUploaded,
+  bytesSkipped: last.bytes - Math.min(last.bytes, total.bytesUploaded),
+  seconds: total.seconds,
+});
+
+/**
+ * The catalog as the put engine sees it: one version of one provider. A batch enters the version
+ * in one transaction, and only while the version is open (the put's claim keeps it so; this says
+ * it loudly if anything ever breaks that).
+ */
+function putCatalog(ctx: AppContext, provider: Provider, resolved: Resolved): PutCatalog {
+  const { files, datasets } = ctx.catalog;
+  const { dataset, version } = resolved;
+  return {
+    hasBlob: (sha256) => files.providerHasBlob(provider.id, sha256),
+    blobCount: () => files.providerBlobCount(provider.id),
+    storedHashes: (paths) => files.storedHashes(provider.id, paths),
+    versionFileCount: () => files.summary(dataset.id, version.id).fileCount,
+    learnBlobs: (blobs) => files.recordProviderBlobs(provider.id, blobs),
+    record: (batch) =>
+      ctx.catalog.transaction(() => {
+        assertWritable(resolved, datasets.version(dataset.id, version.id));
+        files.recordProviderBlobs(provider.id, batch.blobs);
+        files.rememberHashes(batch.hashes);
+        files.upsert(dataset.id, version.id, batch.files);
+        if (batch.files.length > 0) faultPoint('put:in-transaction');
+      }),
+  };
 }
 
 /** Removes files or whole directories from an uncommitted version (`/` removes everything). */
@@ -109,11 +171,13 @@ export async function deleteFiles(
   ctx: AppContext,
   input: { id: string; paths: string[] },
 ): Promise<{ ref: string; deleted: number }> {
-  const { dataset, version } = resolveUncommitted(ctx, input.id);
+  const resolved = resolveUncommitted(ctx, input.id);
+  const { dataset, version } = resolved;
   if (input.paths.length === 0) throw new UsageError('give at least one --path (use --path / to delete everything)');
   const unders = input.paths.map(normalizeVersionPath);
   let deleted = 0;
   ctx.catalog.transaction(() => {
+    assertIdle(ctx, resolved);
     for (const [i, under] of unders.entries()) {
       const n = ctx.catalog.files.deleteUnder(dataset.id, version.id, under);
       if (n === 0 && under !== '') {

@@ -1,82 +1,164 @@
 import type { AppContext } from './context.js';
 import { parseDuration } from '../core/config.js';
-import { readAll } from '../storage/backend.js';
-import { BLOBS_PREFIX, DATASETS_PREFIX, shaOfBlobKey } from '../storage/keys.js';
+import { IntegrityError, UsageError } from '../core/errors.js';
+import { faultPoint } from '../core/faults.js';
+import { readIfPresent, type ObjectInfo, type StorageBackend } from '../storage/backend.js';
+import { BLOBS_PREFIX, DATASETS_PREFIX, manifestKey, shaOfBlobKey, versionOfKey } from '../storage/keys.js';
 import { parseDraftDoc, parseManifestDoc } from '../storage/records.js';
 import { findProvider } from './resolve.js';
-import { IntegrityError } from '../core/errors.js';
+import { GcClaim } from './gc-state.js';
+
+/** The least grace that keeps every blob a writer of an older Strata has uploaded and not yet named. */
+export const MIN_GRACE = '1h';
+export const DEFAULT_GRACE = '24h';
+/** A draft not rewritten for this long belongs to a version nobody will commit: its blobs are not kept. */
+export const DEFAULT_DRAFT_EXPIRY = '30d';
+const DELETE_BATCH = 1000;
 
 export interface GcResult {
   providerId: string;
   dryRun: boolean;
   graceSeconds: number;
   manifests: number;
+  /** drafts of uncommitted versions whose blobs were kept */
+  drafts: number;
   referenced: number;
   /** unreferenced and older than the grace period: removed (or, dry run, would be) */
   removed: { sha256: string; size: number }[];
   removedBytes: number;
   /** unreferenced but younger than the grace period: perhaps an upload in flight elsewhere */
   keptYoung: number;
+  /** drafts removed (or, dry run, that would be): of versions since committed, or expired */
+  staleDrafts: string[];
 }
 
 /**
- * Removes blobs that no committed manifest and no draft (uncommitted version) in the bucket
- * references and that are older than the grace period, so an upload in flight on another machine
- * is never collected. Reads the bucket, not the catalog: other machines' versions count too.
- * A manifest that cannot be read stops the collection: deleting on partial knowledge loses data.
+ * Removes blobs that no committed manifest and no live draft (uncommitted version) in the bucket
+ * references and that are older than the grace period. Reads the bucket, not the catalog: other
+ * machines' versions count too. It announces itself first (gc-state.ts), so that puts and commits
+ * that overlap it check their blobs again. A manifest or draft that cannot be read stops the
+ * collection: deleting on partial knowledge loses data.
  */
 export async function collectGarbage(
   ctx: AppContext,
-  input: { storageProviderId: string; dryRun?: boolean; grace?: string },
+  input: { storageProviderId: string; dryRun?: boolean; grace?: string; draftExpiry?: string },
 ): Promise<GcResult> {
   const provider = findProvider(ctx, input.storageProviderId);
   const backend = await ctx.backend(provider);
-  const graceMs = parseDuration(input.grace ?? '24h');
-  const referenced = new Set<string>();
-  let manifests = 0;
-  for await (const object of backend.list(DATASETS_PREFIX)) {
-    const isManifest = /\/versions\/[^/]+\.json$/.test(object.key);
-    const isDraft = /\/drafts\/[^/]+\.json$/.test(object.key);
-    if (!isManifest && !isDraft) continue;
-    const bytes = await readAll(await backend.get(object.key));
-    let files;
-    try {
-      files = (isManifest ? parseManifestDoc(object.key, bytes) : parseDraftDoc(object.key, bytes)).files;
-    } catch (error) {
-      if (error instanceof IntegrityError) {
-        throw new IntegrityError(`${error.message}; garbage collection stopped, nothing was removed`, 'EBADRECORD');
-      }
-      throw error;
-    }
-    manifests++;
-    for (const f of files) referenced.add(f.sha256);
+  const graceMs = parseDuration(input.grace ?? DEFAULT_GRACE);
+  const expiryMs = parseDuration(input.draftExpiry ?? DEFAULT_DRAFT_EXPIRY);
+  if (expiryMs < parseDuration(DEFAULT_GRACE)) {
+    throw new UsageError(`--draft-expiry must be at least ${DEFAULT_GRACE}: open versions need their drafts`);
   }
-  const cutoff = Date.now() - graceMs;
-  const result: GcResult = {
-    providerId: provider.id,
-    dryRun: input.dryRun ?? false,
-    graceSeconds: graceMs / 1000,
-    manifests,
-    referenced: referenced.size,
-    removed: [],
-    removedBytes: 0,
-    keptYoung: 0,
+  if (graceMs < parseDuration(MIN_GRACE)) {
+    ctx.reporter.warn(
+      `a grace below ${MIN_GRACE} can remove blobs that a Strata without gc/state.json (before this release) is uploading elsewhere; its commit then says so and its put must run again`,
+    );
+  }
+  const dryRun = input.dryRun ?? false;
+  const claim = dryRun ? undefined : await GcClaim.take(backend);
+  let removing = false;
+  try {
+    const refs = await readReferences(backend, Date.now() - expiryMs);
+    const result: GcResult = {
+      providerId: provider.id,
+      dryRun,
+      graceSeconds: graceMs / 1000,
+      manifests: refs.manifests,
+      drafts: refs.drafts,
+      referenced: refs.blobs.size,
+      removed: [],
+      removedBytes: 0,
+      keptYoung: 0,
+      staleDrafts: refs.staleDrafts,
+    };
+    const cutoff = Date.now() - graceMs;
+    const doomed: string[] = [];
+    for await (const object of backend.list(BLOBS_PREFIX)) {
+      const sha = shaOfBlobKey(object.key);
+      if (!sha || refs.blobs.has(sha)) continue;
+      if (object.lastModified.getTime() > cutoff) {
+        result.keptYoung++;
+        continue;
+      }
+      result.removed.push({ sha256: sha, size: object.size });
+      result.removedBytes += object.size;
+      doomed.push(object.key);
+    }
+    if (claim) {
+      doomed.push(...refs.staleDrafts);
+      for (let i = 0; i < doomed.length; i += DELETE_BATCH) {
+        claim.assertHeld();
+        removing = true;
+        await backend.delete(doomed.slice(i, i + DELETE_BATCH));
+        faultPoint('gc:after-delete-batch');
+      }
+      ctx.catalog.transaction(() => {
+        ctx.catalog.files.forgetProviderBlobs(provider.id);
+        ctx.catalog.providers.setGcGeneration(provider.id, claim.generation);
+      });
+    }
+    return result;
+  } finally {
+    await claim?.release(removing);
+  }
+}
+
+interface References {
+  blobs: Set<string>;
+  manifests: number;
+  drafts: number;
+  /** drafts of versions that have a manifest (a commit killed before it removed its draft), or expired */
+  staleDrafts: string[];
+}
+
+async function readReferences(backend: StorageBackend, expiredBefore: number): Promise<References> {
+  const refs: References = { blobs: new Set(), manifests: 0, drafts: 0, staleDrafts: [] };
+  const manifests = new Set<string>();
+  const drafts: ObjectInfo[] = [];
+  const add = (files: { sha256: string }[]): void => {
+    for (const f of files) refs.blobs.add(f.sha256);
   };
-  const doomed: string[] = [];
-  for await (const object of backend.list(BLOBS_PREFIX)) {
-    const sha = shaOfBlobKey(object.key);
-    if (!sha || referenced.has(sha)) continue;
-    if (object.lastModified.getTime() > cutoff) {
-      result.keptYoung++;
+  for await (const object of backend.list(DATASETS_PREFIX)) {
+    const of = versionOfKey(object.key);
+    if (of?.kind === 'manifest') {
+      manifests.add(object.key);
+      add((await readFiles(backend, object.key, 'manifest')) ?? []);
+      refs.manifests++;
+    } else if (of?.kind === 'draft') drafts.push(object);
+  }
+  for (const draft of drafts) {
+    const { datasetId, versionId } = versionOfKey(draft.key)!;
+    const manifest = manifestKey(datasetId, versionId);
+    if (manifests.has(manifest) || draft.lastModified.getTime() < expiredBefore) {
+      refs.staleDrafts.push(draft.key);
       continue;
     }
-    result.removed.push({ sha256: sha, size: object.size });
-    result.removedBytes += object.size;
-    doomed.push(object.key);
+    let files = await readFiles(backend, draft.key, 'draft');
+    // Gone since the listing: committed meanwhile (the manifest is written before the draft goes).
+    if (files === undefined) {
+      files = await readFiles(backend, manifest, 'manifest');
+      if (files !== undefined) refs.manifests++;
+    } else refs.drafts++;
+    add(files ?? []);
   }
-  if (!result.dryRun && doomed.length > 0) {
-    await backend.delete(doomed);
-    ctx.catalog.files.forgetProviderBlobs(provider.id);
+  return refs;
+}
+
+/** A manifest's or a draft's files; undefined when the object is gone. */
+async function readFiles(
+  backend: StorageBackend,
+  key: string,
+  kind: 'manifest' | 'draft',
+): Promise<{ sha256: string }[] | undefined> {
+  const bytes = await readIfPresent(backend, key);
+  if (bytes === undefined) return undefined;
+  try {
+    return (kind === 'manifest' ? parseManifestDoc(key, bytes) : parseDraftDoc(key, bytes)).files;
+  } catch (error) {
+    if (error instanceof IntegrityError) {
+      throw new IntegrityError(`${error.message}; garbage collection stopped, nothing was removed`, 'EBADRECORD');
+    }
+    throw error;
   }
-  return result;
 }

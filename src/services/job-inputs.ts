@@ -12,6 +12,7 @@ import type { InputSpec } from '../jobs/spec.js';
 import { transferConcurrency } from './concurrency.js';
 import { findProvider, resolveRef } from './resolve.js';
 import { refreshForRead } from './sync.js';
+import { versionFiles } from './sealed.js';
 import { blobReader, streamReader } from '../transfer/read-blob.js';
 
 export interface ResolvedInput {
@@ -37,7 +38,7 @@ export async function placeDatasetInput(
   const provider = findProvider(ctx, dataset.storageProviderId);
   await materialize({
     cache,
-    files: ctx.catalog.files.list(dataset.id, version.id),
+    files: versionFiles(ctx, version),
     target: dir,
     link: options.link,
     read: blobReader(() => ctx.backend(provider)),

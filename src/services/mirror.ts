@@ -4,6 +4,7 @@ import type { PutSummary } from '../transfer/put.js';
 import { storeSources } from './files.js';
 import { writeDraft } from './drafts.js';
 import type { Resolved } from './resolve.js';
+import { assertIdle } from './version-claims.js';
 
 export interface MirrorResult extends PutSummary {
   /** files the version held that the directory no longer does */
@@ -46,6 +47,7 @@ export async function mirrorDirectory(
     const present = new Set(sources.map((s) => s.path));
     const gone = [...existing.keys()].filter((p) => !present.has(p));
     ctx.catalog.transaction(() => {
+      assertIdle(ctx, { dataset, version });
       for (const path of gone) removed += files.deleteUnder(dataset.id, version.id, path);
     });
   }

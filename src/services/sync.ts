@@ -157,18 +157,17 @@ function applyDataset(
   for (const m of manifests) {
     const local = datasets.version(doc.id, m.versionId);
     if (local?.committedAt) continue; // committed versions never change
-    const version = {
-      datasetId: doc.id,
-      id: m.versionId,
-      message: m.message,
-      createdAt: m.createdAt,
-      committedAt: m.committedAt,
-    };
+    // A local version with this id was committed here by a commit killed after its manifest was
+    // written: the manifest is what it is.
     if (local) {
       files.deleteUnder(doc.id, m.versionId, '');
-      datasets.updateVersion(version);
-    } else datasets.insertVersion(version);
+      datasets.updateMessage(doc.id, m.versionId, m.message);
+    } else {
+      const { versionId: id, message, createdAt } = m;
+      datasets.insertVersion({ datasetId: doc.id, id, message, createdAt, committedAt: null });
+    }
     files.upsert(doc.id, m.versionId, m.files);
+    datasets.markCommitted(doc.id, m.versionId, m.committedAt, files.seal(doc.id, m.versionId));
     files.recordProviderBlobs(provider.id, m.files);
     result.versions.added++;
   }

@@ -2,7 +2,7 @@ import type { AppContext } from './context.js';
 import type { Dataset, Tag } from '../core/model.js';
 import { ConflictError, NotFoundError, PreconditionFailedError, UsageError } from '../core/errors.js';
 import { parseRef, validateTagName } from '../core/refs.js';
-import { readAll, type StorageBackend } from '../storage/backend.js';
+import { readWithEtag, type StorageBackend } from '../storage/backend.js';
 import { manifestKey, tagKey } from '../storage/keys.js';
 import { encodeDoc, parseTagDoc, tagDoc, type TagDoc } from '../storage/records.js';
 import { findDataset, findProvider, resolveVersionId } from './resolve.js';
@@ -86,19 +86,12 @@ async function readTag(
   backend: StorageBackend,
   key: string,
 ): Promise<{ etag: string; doc: TagDoc | undefined } | undefined> {
-  const info = await backend.head(key);
-  if (!info) return undefined;
-  let bytes: Buffer;
+  const found = await readWithEtag(backend, key);
+  if (!found) return undefined;
   try {
-    bytes = await readAll(await backend.get(key));
-  } catch (error) {
-    if (error instanceof NotFoundError) return undefined;
-    throw error;
-  }
-  try {
-    return { etag: info.etag, doc: parseTagDoc(key, bytes) };
+    return { etag: found.etag, doc: parseTagDoc(key, found.bytes) };
   } catch {
-    return { etag: info.etag, doc: undefined };
+    return { etag: found.etag, doc: undefined };
   }
 }
 

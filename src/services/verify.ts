@@ -2,7 +2,9 @@ import pLimit from 'p-limit';
 import type { AppContext } from './context.js';
 import type { FileEntry } from '../core/model.js';
 import { IntegrityError, NotFoundError } from '../core/errors.js';
-import { missingBlobs } from '../transfer/presence.js';
+import { checkPresence } from './presence.js';
+import { versionFiles } from './sealed.js';
+import { refreshForRead } from './sync.js';
 import { findProvider, resolveRef } from './resolve.js';
 import { readBlob, readHashed, type BlobSink } from '../transfer/read-blob.js';
 
@@ -22,15 +24,16 @@ export async function verifyVersion(
   ctx: AppContext,
   input: { id: string; deep?: boolean; concurrency?: number; signal?: AbortSignal },
 ): Promise<VerifyResult> {
+  await refreshForRead(ctx, input.id);
   const { dataset, version } = resolveRef(ctx, input.id);
   const ref = `${dataset.id}:${version.id}`;
   const provider = findProvider(ctx, dataset.storageProviderId);
   const backend = await ctx.backend(provider);
-  const files = ctx.catalog.files.list(dataset.id, version.id);
+  const files = versionFiles(ctx, version);
   const blobs = new Map<string, FileEntry>();
   for (const f of files) blobs.set(f.sha256, f);
   const problems: string[] = [];
-  const missing = await missingBlobs(ctx.catalog.files, provider.id, backend, [...blobs.values()]);
+  const missing = await checkPresence(ctx, provider, backend, [...blobs.values()]);
   for (const f of missing) problems.push(`${f.path} (blob ${f.sha256.slice(0, 12)}… missing)`);
   if (input.deep) {
     const gone = new Set(missing.map((f) => f.sha256));

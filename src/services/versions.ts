@@ -1,21 +1,16 @@
 import type { AppContext } from './context.js';
 import type { Dataset, Version } from '../core/model.js';
-import { ConflictError, IntegrityError, PreconditionFailedError, UsageError } from '../core/errors.js';
+import { ConflictError, UsageError } from '../core/errors.js';
 import { newVersionId } from '../core/ids.js';
 import { readAll } from '../storage/backend.js';
 import { manifestKey, tagKey } from '../storage/keys.js';
-import { encodeDoc, manifestDoc, parseManifestDoc, parseTagDoc } from '../storage/records.js';
-import { missingBlobs } from '../transfer/presence.js';
+import { parseTagDoc } from '../storage/records.js';
+import type { NewVersion } from '../catalog/datasets.js';
 import { removeDraft, writeDraft } from './drafts.js';
 import { provenanceOf } from './runs.js';
-import {
-  committedError,
-  findDataset,
-  findProvider,
-  resolveRef,
-  resolveUncommitted,
-  resolveVersionId,
-} from './resolve.js';
+import { assertIdle } from './version-claims.js';
+import { assertFileCount } from './sealed.js';
+import { findDataset, findProvider, resolveRef, resolveUncommitted, resolveVersionId } from './resolve.js';
 
 export interface VersionView {
   datasetId: string;
@@ -32,6 +27,7 @@ export interface VersionView {
 
 export function viewVersion(ctx: AppContext, version: Version): VersionView {
   const { fileCount, size } = ctx.catalog.files.summary(version.datasetId, version.id);
+  assertFileCount(ctx, version, fileCount);
   return {
     datasetId: version.datasetId,
     id: version.id,
@@ -60,7 +56,7 @@ export async function createVersion(
     throw new UsageError(`--from must name a version of ${dataset.name} (${dataset.id})`);
   }
   const { datasets, files } = ctx.catalog;
-  let version: Version;
+  let version: NewVersion;
   ctx.catalog.transaction(() => {
     let id = newVersionId();
     while (datasets.version(dataset.id, id) || datasets.tag(dataset.id, id)) id = newVersionId();
@@ -75,7 +71,7 @@ export async function createVersion(
     if (from) files.copyVersion(dataset.id, from.version.id, id);
   });
   if (from) await writeDraft(ctx, dataset, version!.id);
-  return viewVersion(ctx, version!);
+  return viewVersion(ctx, datasets.version(dataset.id, version!.id)!);
 }
 
 export function listVersions(ctx: AppContext, input: { id: string; isCommitted?: boolean }): VersionView[] {
@@ -97,51 +93,13 @@ export function versionDetails(
 
 /** The message is part of the committed manifest, so only an uncommitted version's can change. */
 export function updateVersion(ctx: AppContext, input: { id: string; message: string }): VersionView {
-  const { version } = resolveUncommitted(ctx, input.id);
-  const updated = { ...version, message: input.message };
-  ctx.catalog.datasets.updateVersion(updated);
-  return viewVersion(ctx, updated);
-}
-
-/**
- * Commits a version: checks every blob it names is in the provider (invariant 2), writes the
- * manifest to the bucket once (If-None-Match), then marks it committed in the catalog.
- */
-export async function commitVersion(ctx: AppContext, ref: string): Promise<VersionView> {
-  const resolved = resolveVersionId(ctx, ref);
-  const { dataset, version } = resolved;
-  if (version.committedAt) throw committedError(resolved);
-  const backend = await ctx.backend(findProvider(ctx, dataset.storageProviderId));
-  const files = ctx.catalog.files.list(dataset.id, version.id);
-  const missing = await missingBlobs(ctx.catalog.files, dataset.storageProviderId, backend, files);
-  if (missing.length > 0) {
-    throw new IntegrityError(
-      `cannot commit ${dataset.id}:${version.id}: ${missing.length} file(s) have no blob in the storage provider (first: ${missing[0]!.path}); put them again with: strata datasets files put --id ${dataset.id}:${version.id}`,
-      'EMISSINGBLOB',
-    );
-  }
-  const committed = { ...version, committedAt: new Date().toISOString() };
-  const key = manifestKey(dataset.id, version.id);
-  try {
-    await backend.put(key, encodeDoc(manifestDoc(committed, files)), {
-      ifNoneMatch: true,
-      contentType: 'application/json',
-    });
-  } catch (error) {
-    if (!(error instanceof PreconditionFailedError)) throw error;
-    // A manifest is already there: ours from an interrupted commit is fine, anything else is not.
-    const existing = parseManifestDoc(key, await readAll(await backend.get(key)));
-    if (JSON.stringify(existing.files) !== JSON.stringify(files)) {
-      throw new ConflictError(
-        `${key} already holds a different manifest; this version cannot be committed`,
-        'ECOMMITTED',
-      );
-    }
-    committed.committedAt = existing.committedAt;
-  }
-  ctx.catalog.datasets.updateVersion(committed);
-  await removeDraft(ctx, dataset, version.id);
-  return viewVersion(ctx, committed);
+  const resolved = resolveUncommitted(ctx, input.id);
+  const { version } = resolved;
+  ctx.catalog.transaction(() => {
+    assertIdle(ctx, resolved);
+    ctx.catalog.datasets.updateMessage(version.datasetId, version.id, input.message);
+  });
+  return viewVersion(ctx, { ...version, message: input.message });
 }
 
 /**
@@ -149,8 +107,10 @@ export async function commitVersion(ctx: AppContext, ref: string): Promise<Versi
  * tags with it. Blobs stay until garbage collection removes the unreferenced ones.
  */
 export async function deleteVersion(ctx: AppContext, input: { id: string; force?: boolean }): Promise<VersionView> {
-  const { dataset, version } = resolveVersionId(ctx, input.id);
+  const resolved = resolveVersionId(ctx, input.id);
+  const { dataset, version } = resolved;
   const view = viewVersion(ctx, version);
+  if (!version.committedAt) assertIdle(ctx, resolved);
   if (version.committedAt) {
     if (!input.force) {
       throw new ConflictError(

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { NotFoundError } from '../core/errors.js';
 
 export interface ObjectInfo {
   key: string;
@@ -58,4 +59,24 @@ export async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
+}
+
+/** An object's bytes, or undefined when no object has the key (or it went between a listing and now). */
+export async function readIfPresent(backend: StorageBackend, key: string): Promise<Buffer | undefined> {
+  try {
+    return await readAll(await backend.get(key));
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+}
+
+/** An object's ETag and bytes, for a rewrite conditional on them; undefined when there is none. */
+export async function readWithEtag(
+  backend: StorageBackend,
+  key: string,
+): Promise<{ etag: string; bytes: Buffer } | undefined> {
+  const info = await backend.head(key);
+  const bytes = info && (await readIfPresent(backend, key));
+  return bytes && { etag: info.etag, bytes };
 }

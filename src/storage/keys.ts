@@ -21,3 +21,19 @@ export function shaOfBlobKey(key: string): string | undefined {
 /** The files of an uncommitted version, rewritten as it changes: garbage collection keeps its blobs. */
 export const draftKey = (datasetId: string, versionId: string): string =>
   `${DATASETS_PREFIX}${datasetId}/drafts/${versionId}.json`;
+
+/** The garbage collector's announcement (strata.gc/1): its generation, and whether one is running. */
+export const GC_STATE_KEY = 'gc/state.json';
+
+const DRAFT_KEY = /^datasets\/([^/]+)\/drafts\/([^/]+)\.json$/;
+const MANIFEST_KEY = /^datasets\/([^/]+)\/versions\/([^/]+)\.json$/;
+
+/** The dataset and version a draft's or a manifest's key names, or undefined for any other key. */
+export function versionOfKey(
+  key: string,
+): { kind: 'draft' | 'manifest'; datasetId: string; versionId: string } | undefined {
+  const draft = DRAFT_KEY.exec(key);
+  if (draft) return { kind: 'draft', datasetId: draft[1]!, versionId: draft[2]! };
+  const manifest = MANIFEST_KEY.exec(key);
+  return manifest ? { kind: 'manifest', datasetId: manifest[1]!, versionId: manifest[2]! } : undefined;
+}

@@ -45,7 +45,7 @@ export const datasetDoc = (d: Dataset): DatasetDoc => ({
   updatedAt: d.updatedAt,
 });
 
-export const manifestDoc = (v: Version & { committedAt: string }, files: FileEntry[]): ManifestDoc => ({
+export const manifestDoc = (v: VersionHead & { committedAt: string }, files: FileEntry[]): ManifestDoc => ({
   format: 'strata.manifest/1',
   datasetId: v.datasetId,
   versionId: v.id,
@@ -55,6 +55,9 @@ export const manifestDoc = (v: Version & { committedAt: string }, files: FileEnt
   files,
 });
 
+/** What a bucket document says of a version besides its files. */
+type VersionHead = Pick<Version, 'datasetId' | 'id' | 'message' | 'createdAt'>;
+
 export const tagDoc = (t: Tag): TagDoc => ({
   format: 'strata.tag/1',
   datasetId: t.datasetId,
@@ -63,7 +66,7 @@ export const tagDoc = (t: Tag): TagDoc => ({
   updatedAt: t.updatedAt,
 });
 
-export const encodeDoc = (doc: DatasetDoc | ManifestDoc | TagDoc | DraftDoc): Buffer =>
+export const encodeDoc = (doc: DatasetDoc | ManifestDoc | TagDoc | DraftDoc | GcStateDoc): Buffer =>
   Buffer.from(JSON.stringify(doc));
 
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -82,6 +85,18 @@ class Reader {
     const v = this.value[field];
     if (typeof v !== 'string' || (pattern && !pattern.test(v))) this.fail(`bad or missing "${field}"`);
     return v;
+  }
+
+  /** Fields a later format added: absent is fine, anything but a string is not. */
+  optionalStrings<K extends string>(...fields: K[]): Partial<Record<K, string>> {
+    const out: Partial<Record<K, string>> = {};
+    for (const field of fields) {
+      const v = this.value[field];
+      if (v === undefined) continue;
+      if (typeof v !== 'string') this.fail(`bad "${field}"`);
+      out[field] = v;
+    }
+    return out;
   }
 }
 
@@ -160,19 +175,30 @@ function parseFiles(r: Reader & { raw: Record<string, unknown> }): FileEntry[] {
   });
 }
 
+/**
+ * The files of an uncommitted version, so garbage collection anywhere keeps their blobs. `owner`
+ * (host and STRATA_HOME of the catalog the version is open in), `message` and `createdAt` came
+ * later and are optional: they let that catalog, rebuilt, open the version again.
+ */
 export interface DraftDoc {
   format: 'strata.draft/1';
   datasetId: string;
   versionId: string;
   updatedAt: string;
+  owner?: string;
+  message?: string;
+  createdAt?: string;
   files: FileEntry[];
 }
 
-export const draftDoc = (datasetId: string, versionId: string, files: FileEntry[]): DraftDoc => ({
+export const draftDoc = (v: VersionHead, owner: string, files: FileEntry[]): DraftDoc => ({
   format: 'strata.draft/1',
-  datasetId,
-  versionId,
+  datasetId: v.datasetId,
+  versionId: v.id,
   updatedAt: new Date().toISOString(),
+  owner,
+  message: v.message,
+  createdAt: v.createdAt,
   files,
 });
 
@@ -184,6 +210,38 @@ export function parseDraftDoc(key: string, bytes: Buffer): DraftDoc {
     datasetId: r.string('datasetId', DATASET_ID),
     versionId: r.string('versionId', VERSION_ID),
     updatedAt: r.string('updatedAt'),
+    ...r.optionalStrings('owner', 'message', 'createdAt'),
     files: parseFiles(r),
   };
+}
+
+/**
+ * gc/state.json: the garbage collector announces itself here before it reads what the bucket
+ * references, and bumps the generation, so a put or commit that overlapped it knows to check its
+ * blobs again (docs/teams.md, "Garbage collection").
+ */
+export interface GcStateDoc {
+  format: 'strata.gc/1';
+  /** bumped by every collection as it starts */
+  generation: number;
+  /** the generation of the last collection that removed anything (or may have: one that died) */
+  removedIn: number;
+  /** the collection running now: who, since when; it rewrites the document as a heartbeat */
+  active: { by: string; startedAt: string; heartbeatAt: string } | null;
+}
+
+export function parseGcStateDoc(key: string, bytes: Buffer): GcStateDoc {
+  const r = parseObject(key, bytes, 'strata.gc/1');
+  const generation = r.raw.generation;
+  if (!Number.isSafeInteger(generation) || (generation as number) < 0) r.fail('bad "generation"');
+  const active = r.raw.active;
+  if (active !== null && (typeof active !== 'object' || Array.isArray(active))) r.fail('bad "active"');
+  let parsed: GcStateDoc['active'] = null;
+  if (active) {
+    const a = new Reader(key, active as Record<string, unknown>);
+    parsed = { by: a.string('by'), startedAt: a.string('startedAt'), heartbeatAt: a.string('heartbeatAt') };
+  }
+  const removedIn = r.raw.removedIn ?? generation;
+  if (!Number.isSafeInteger(removedIn) || (removedIn as number) < 0) r.fail('bad "removedIn"');
+  return { format: 'strata.gc/1', generation: generation as number, removedIn: removedIn as number, active: parsed };
 }

@@ -1,5 +1,4 @@
 import pLimit from 'p-limit';
-import type { FileQueries } from '../catalog/files.js';
 import type { FileEntry } from '../core/model.js';
 import type { StorageBackend } from '../storage/backend.js';
 import { BLOBS_PREFIX, blobKey, shaOfBlobKey } from '../storage/keys.js';
@@ -30,22 +29,23 @@ export async function listBlobs(backend: StorageBackend, concurrency = 32): Prom
 
 /**
  * The files whose blob the provider does not hold (checked with the provider itself, not the
- * catalog: a garbage collector on another machine may have removed a blob). What is found is
- * recorded in the catalog's knowledge of the provider.
+ * catalog: a garbage collector on another machine may have removed a blob). `learn` is told what
+ * is there and what is not, for the catalog's belief about the provider.
  */
 export async function missingBlobs(
-  files: FileQueries,
-  providerId: string,
   backend: StorageBackend,
   entries: readonly FileEntry[],
+  learn: (present: { sha256: string; size: number }[], absent: string[]) => void,
 ): Promise<FileEntry[]> {
   const wanted = new Map<string, number>();
   for (const e of entries) wanted.set(e.sha256, e.size);
   const present = await presentBlobs(backend, wanted.keys());
-  const known = [...wanted]
-    .filter(([sha, size]) => present.get(sha) === size)
-    .map(([sha, size]) => ({ sha256: sha, size }));
-  files.recordProviderBlobs(providerId, known);
+  const [here, gone]: [{ sha256: string; size: number }[], string[]] = [[], []];
+  for (const [sha, size] of wanted) {
+    if (present.get(sha) === size) here.push({ sha256: sha, size });
+    else gone.push(sha);
+  }
+  learn(here, gone);
   return entries.filter((e) => present.get(e.sha256) !== e.size);
 }
 

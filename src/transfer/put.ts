@@ -1,5 +1,4 @@
 import { readFile, stat } from 'node:fs/promises';
-import type { FileQueries } from '../catalog/files.js';
 import type { FileEntry } from '../core/model.js';
 import { IntegrityError, PreconditionFailedError } from '../core/errors.js';
 import { faultPoint } from '../core/faults.js';
@@ -21,12 +20,40 @@ const LOOKUP_BATCH = 200;
 /** Above this many files a put lists the provider's blobs instead of asking about each. */
 const LIST_THRESHOLD = 256;
 
+/** A blob and its size, as the provider holds it. */
+export interface BlobInfo {
+  sha256: string;
+  size: number;
+}
+
+/** A local file's sha256 and the stat stamp it had when hashed. */
+export interface HashedFile {
+  path: string;
+  stamp: string;
+  sha256: string;
+}
+
+/**
+ * What a put needs of the catalog, for one version of one provider; a service implements it
+ * (the engine knows no catalog). `record` is the put's one durable step: blobs now stored, hashes
+ * learned and files entering the version, together.
+ */
+export interface PutCatalog {
+  /** the provider is believed to hold this blob */
+  hasBlob(sha256: string): boolean;
+  /** how many blobs the provider is believed to hold */
+  blobCount(): number;
+  /** sha256 and stamp of files hashed before, where the provider holds that content (absolute paths) */
+  storedHashes(paths: readonly string[]): Map<string, { stamp: string; sha256: string }>;
+  /** files the version already holds (a put resuming after a crash) */
+  versionFileCount(): number;
+  learnBlobs(blobs: readonly BlobInfo[]): void;
+  record(batch: { blobs: BlobInfo[]; hashes: HashedFile[]; files: FileEntry[] }): void;
+}
+
 export interface PutPlan {
-  files: FileQueries;
-  providerId: string;
+  catalog: PutCatalog;
   backend: StorageBackend;
-  datasetId: string;
-  versionId: string;
   sources: Sources;
   concurrency: number;
   progress?: ProgressSink;
@@ -52,17 +79,15 @@ export async function putFiles(plan: PutPlan): Promise<PutSummary> {
   const headFirst = await learnWhatProviderHolds(plan);
   const summary: PutSummary = { files: 0, bytes: 0, bytesUploaded: 0, bytesSkipped: 0, seconds: 0 };
   const pending: FileEntry[] = [];
-  const stored: { sha256: string; size: number }[] = [];
-  const hashed: { path: string; stamp: string; sha256: string }[] = [];
+  const stored: BlobInfo[] = [];
+  const hashed: HashedFile[] = [];
   let lastFlush = Date.now();
   // Blobs stored by this run that the catalog does not list yet (it does after each flush).
   const knownInRun = new Set<string>();
   const flush = (): void => {
     if (pending.length === 0 && stored.length === 0) return;
-    plan.files.recordProviderBlobs(plan.providerId, stored.splice(0));
+    plan.catalog.record({ blobs: stored.splice(0), hashes: hashed.splice(0), files: pending.splice(0) });
     knownInRun.clear();
-    plan.files.rememberHashes(hashed.splice(0));
-    plan.files.upsert(plan.datasetId, plan.versionId, pending.splice(0));
     lastFlush = Date.now();
     faultPoint('put:after-batch');
   };
@@ -79,12 +104,11 @@ export async function putFiles(plan: PutPlan): Promise<PutSummary> {
   // Files unchanged since they were last hashed, whose content the provider holds, need no I/O:
   // they are recorded as they come (most of a put of a tree that changed a little), without the
   // promise per file that the others cost.
-  const { files, providerId } = plan;
   function* needingWork(): Generator<SourceFile> {
     for (const batch of batches(plan.sources.files, LOOKUP_BATCH)) {
       plan.signal?.throwIfAborted();
       const stamped = batch.filter((source) => source.stamp !== undefined).map((source) => source.absPath);
-      const known = files.storedHashes(providerId, stamped);
+      const known = plan.catalog.storedHashes(stamped);
       for (const source of batch) {
         const hashed = known.get(source.absPath);
         if (hashed && hashed.stamp === source.stamp) record(toEntry(source, hashed.sha256, source.size), false);
@@ -121,13 +145,10 @@ export async function putFiles(plan: PutPlan): Promise<PutSummary> {
 async function learnWhatProviderHolds(plan: PutPlan): Promise<boolean> {
   const n = plan.sources.count;
   if (n <= LIST_THRESHOLD) return true;
-  const resuming = plan.files.summary(plan.datasetId, plan.versionId).fileCount > 0;
-  if (resuming || plan.files.providerBlobCount(plan.providerId) < n / 2) {
+  const resuming = plan.catalog.versionFileCount() > 0;
+  if (resuming || plan.catalog.blobCount() < n / 2) {
     const listed = await listBlobs(plan.backend);
-    plan.files.recordProviderBlobs(
-      plan.providerId,
-      [...listed].map(([sha256, size]) => ({ sha256, size })),
-    );
+    plan.catalog.learnBlobs([...listed].map(([sha256, size]) => ({ sha256, size })));
   }
   return false;
 }
@@ -146,7 +167,7 @@ async function storeFile(
   knownInRun: Set<string>,
   headFirst: boolean,
 ): Promise<Stored> {
-  const inCatalog = (sha: string): boolean => plan.files.providerHasBlob(plan.providerId, sha);
+  const inCatalog = (sha: string): boolean => plan.catalog.hasBlob(sha);
   const done = (entry: FileEntry, uploaded: boolean, catalogKnew = false): Stored => ({ entry, uploaded, catalogKnew });
   if (source.size <= IN_MEMORY_LIMIT) {
     const bytes = await readFile(source.absPath);

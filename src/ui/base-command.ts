@@ -54,7 +54,8 @@ export abstract class StrataCommand<T> extends Command {
   }
 
   override async catch(error: Error & { exitCode?: number }): Promise<void> {
-    const report = reportError(this.abort.signal.aborted ? new InterruptedError() : error);
+    const explained = this.abort.signal.aborted ? new InterruptedError() : (this.context?.explain(error) ?? error);
+    const report = reportError(explained);
     process.exitCode = report.exitCode;
     if (this.jsonEnabled()) this.logJson({ error: { code: report.code, message: report.message } });
     else process.stderr.write(`Error: ${report.message}\n`);

@@ -103,7 +103,11 @@ describe.concurrent('the Gradient flow', () => {
     const p = await put(o, v.ref, `${src}/`);
     expect(p).toMatchObject({ ref: v.ref, files: 12, bytes: totalBytes, bytesUploaded: totalBytes, bytesSkipped: 0 });
 
-    const c = await strataJson<VersionJson>(['datasets', 'versions', 'commit', '--id', v.ref], o);
+    const { alreadyCommitted, ...c } = await strataJson<VersionJson & { alreadyCommitted: boolean }>(
+      ['datasets', 'versions', 'commit', '--id', v.ref],
+      o,
+    );
+    expect(alreadyCommitted).toBe(false);
     expect(c).toMatchObject({ ref: v.ref, isCommitted: true, fileCount: 12, size: totalBytes });
     expect(Date.parse(c.committedAt!)).toBeGreaterThanOrEqual(Date.parse(c.createdAt));
 

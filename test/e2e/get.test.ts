@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { sealOf, type SealRow } from '../../src/catalog/seal.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { strata, strataJson, type CliOptions } from '../helpers/cli.js';
 import { assertBuilt, expectErrorLine, expectJsonError } from '../helpers/expect-cli.js';
@@ -99,6 +100,18 @@ describe.concurrent('files get refuses a manifest path that would leave the targ
         .prepare("UPDATE files SET path = ? WHERE dataset_id = ? AND version_id = ? AND path = 'victim.txt'")
         .run(newPath(outside), v.datasetId, v.id).changes;
       expect(changed).toBe(1);
+      // A thorough attacker seals the edited list too, or the get would stop at the seal (exit 8).
+      const rows = db
+        .prepare(
+          'SELECT path, size, sha256, mode, mtime_ms FROM files WHERE dataset_id = ? AND version_id = ? ORDER BY path',
+        )
+        .raw()
+        .all(v.datasetId, v.id) as SealRow[];
+      db.prepare('UPDATE versions SET files_digest = ? WHERE dataset_id = ? AND id = ?').run(
+        sealOf(rows).digest,
+        v.datasetId,
+        v.id,
+      );
     } finally {
       db.close();
     }

@@ -37,7 +37,6 @@ describe.concurrent('a committed version never changes', () => {
     ['files put', (ref: string, src: string) => ['datasets', 'files', 'put', '--id', ref, '--source-path', src]],
     ['files delete --path /', (ref: string) => ['datasets', 'files', 'delete', '--id', ref, '--path', '/']],
     ['files delete of one file', (ref: string) => ['datasets', 'files', 'delete', '--id', ref, '--path', 'a.txt']],
-    ['a second commit', (ref: string) => ['datasets', 'versions', 'commit', '--id', ref]],
   ])('refuses %s with exit 4 naming `versions create`; catalog and storage unchanged', async (_what, command) => {
     const o = { home: fresh() };
     const ds = await createDataset(o);
@@ -55,6 +54,22 @@ describe.concurrent('a committed version never changes', () => {
     expect(error.code).toBe('ECOMMITTED');
     expect(error.message).toContain('strata datasets versions create');
 
+    expect(await state(o, v.ref)).toEqual(before);
+  });
+
+  it('a second commit says the version was already committed (exit 0); catalog and storage unchanged', async () => {
+    const o = { home: fresh() };
+    await createDataset(o);
+    const v = await committedVersion(o, 'demo', `${writeFiles(fresh(), { 'a.txt': 'a', 'dir/b.txt': 'b' })}/`);
+    const before = await state(o, v.ref);
+    const text = await strata(['datasets', 'versions', 'commit', '--id', v.ref], o);
+    expect({ code: text.code, stderr: text.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(text.stdout).toBe(`Dataset version ${v.ref} was already committed (at ${v.committedAt})\n`);
+    const json = await strataJson<VersionJson & { alreadyCommitted: boolean }>(
+      ['datasets', 'versions', 'commit', '--id', v.ref],
+      o,
+    );
+    expect(json).toMatchObject({ alreadyCommitted: true, committedAt: v.committedAt, fileCount: 2 });
     expect(await state(o, v.ref)).toEqual(before);
   });
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -32,12 +32,17 @@ function userEnv(): NodeJS.ProcessEnv {
 
 /** Runs the built strata binary as a user would, with its own STRATA_HOME. */
 export function strata(args: string[], options: CliOptions): Promise<CliResult> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: options.cwd,
-      env: { ...userEnv(), STRATA_HOME: options.home, ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+  return startStrata(args, options).result;
+}
+
+/** strata(), with the child's pid: for tests that stop, continue or kill it while it runs. */
+export function startStrata(args: string[], options: CliOptions): { pid: number; result: Promise<CliResult> } {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: options.cwd,
+    env: { ...userEnv(), STRATA_HOME: options.home, ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const result = new Promise<CliResult>((done, fail) => {
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -46,6 +51,22 @@ export function strata(args: string[], options: CliOptions): Promise<CliResult> 
     child.on('close', (code, signal) => done({ code, signal, stdout, stderr }));
     child.stdin.end(options.input ?? '');
   });
+  return { pid: child.pid!, result };
+}
+
+/**
+ * Resolves once the process has stopped itself (a fault point with STRATA_FAULT_SIGNAL=SIGSTOP),
+ * or rejects if it ends first.
+ */
+export async function stopped(run: { pid: number; result: Promise<CliResult> }): Promise<void> {
+  let ended: CliResult | undefined;
+  void run.result.then((r) => (ended = r));
+  for (;;) {
+    if (ended) throw new Error(`the process ended before it stopped: ${JSON.stringify(ended)}`);
+    const stat = readFileSync(`/proc/${run.pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('T')) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** Runs with --json, expects success, and parses stdout. */

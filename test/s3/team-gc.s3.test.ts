@@ -26,6 +26,8 @@ interface GcJson {
   dryRun: boolean;
   graceSeconds: number;
   manifests: number;
+  drafts: number;
+  staleDrafts: string[];
   referenced: number;
   removed: { sha256: string; size: number }[];
   removedBytes: number;
@@ -102,7 +104,9 @@ describe.skipIf(!s3)('team gc: garbage collection of a shared bucket (Ceph RGW)'
         providerId: expect.any(String),
         dryRun: true,
         graceSeconds: 0,
-        manifests: 2,
+        manifests: 1,
+        drafts: 1,
+        staleDrafts: [],
         referenced: referenced.size,
         removed: expectedRemoved,
         removedBytes: doomedBytes,
@@ -114,16 +118,31 @@ describe.skipIf(!s3)('team gc: garbage collection of a shared bucket (Ceph RGW)'
       for (const hex of doomed.keys()) expect(text.stdout).toContain(hex);
       expect(await bucket.keys()).toEqual(before);
 
-      // The default grace (24 h): every unreferenced blob is young, nothing goes.
+      // The default grace (24 h): every unreferenced blob is young, nothing goes. The collection
+      // announced itself in gc/state.json (generation 1, done).
       const young = await strataJson<GcJson>(['gc', '--storageProviderId', 'team'], a);
       expect(young).toMatchObject({ dryRun: false, graceSeconds: 86_400, removed: [], removedBytes: 0, keptYoung: 3 });
-      expect(await bucket.keys()).toEqual(before);
+      expect(await bucket.keys()).toEqual([...before, 'gc/state.json'].sort());
+      expect(await bucket.json('gc/state.json')).toEqual({
+        format: 'strata.gc/1',
+        generation: 1,
+        removedIn: 0,
+        active: null,
+      });
+      before.push('gc/state.json');
+      before.sort();
 
       // B, who has never seen the uncommitted v3, collects with no grace: exactly those blobs go.
       await strataJson(providerArgs('import', s3!, bucket.name), b);
       const done = await strataJson<GcJson>(['gc', '--storageProviderId', 'team', '--grace', '0s'], b);
       expect([...done.removed].sort(byHash)).toEqual(expectedRemoved);
-      expect(done).toMatchObject({ dryRun: false, removedBytes: doomedBytes, keptYoung: 0, manifests: 2 });
+      expect(done).toMatchObject({ dryRun: false, removedBytes: doomedBytes, keptYoung: 0, manifests: 1, drafts: 1 });
+      expect(await bucket.json('gc/state.json')).toEqual({
+        format: 'strata.gc/1',
+        generation: 2,
+        removedIn: 2,
+        active: null,
+      });
       const after = await bucket.keys();
       expect(after).toEqual(before.filter((k) => !doomed.has(k.slice(k.lastIndexOf('/') + 1))));
       expect(before.length - after.length).toBe(3);

@@ -1,0 +1,109 @@
+import type { AppContext } from './context.js';
+import type { FileEntry, Provider, Version } from '../core/model.js';
+import { ConflictError, IntegrityError, PreconditionFailedError } from '../core/errors.js';
+import { faultPoint } from '../core/faults.js';
+import { sealOfFiles } from '../catalog/seal.js';
+import { readAll, type StorageBackend } from '../storage/backend.js';
+import { manifestKey } from '../storage/keys.js';
+import { encodeDoc, manifestDoc, parseManifestDoc } from '../storage/records.js';
+import { checkPresence } from './presence.js';
+import { removeDraft, writeDraft } from './drafts.js';
+import { passGcGate } from './gc-state.js';
+import { claimCommit } from './version-claims.js';
+import { findProvider, resolveVersionId, type Resolved } from './resolve.js';
+import { viewVersion, type VersionView } from './versions.js';
+
+export interface CommitResult extends VersionView {
+  /** another commit (or an earlier run of this one) had committed it: nothing was done */
+  alreadyCommitted: boolean;
+}
+
+/**
+ * Commits a version: claims it (no put may enter, none may be running), names every blob it holds
+ * in its draft, checks each is in the provider (invariant 2), writes the manifest to the bucket
+ * once (If-None-Match), then marks it committed in the catalog with the seal of its file list.
+ * A version whose last put did not finish is refused unless allowIncomplete.
+ */
+export async function commitVersion(
+  ctx: AppContext,
+  ref: string,
+  options: { allowIncomplete?: boolean } = {},
+): Promise<CommitResult> {
+  const resolved = resolveVersionId(ctx, ref);
+  const { dataset } = resolved;
+  const provider = findProvider(ctx, dataset.storageProviderId);
+  const backend = await ctx.backend(provider);
+  const claim = await claimCommit(ctx, resolved, options.allowIncomplete ?? false);
+  if ('committed' in claim) {
+    // A commit killed after its catalog update left the draft behind: finish that part.
+    await removeDraft(ctx, dataset, claim.committed.id);
+    return { ...viewVersion(ctx, claim.committed), alreadyCommitted: true };
+  }
+  const { version } = claim;
+  try {
+    faultPoint('commit:after-claim');
+    // Named in the draft, the blobs are kept by any gc that starts from now; one that started
+    // before may have missed them, so the check waits for it to end.
+    await writeDraft(ctx, dataset, version.id);
+    await passGcGate(ctx, provider, backend);
+    const files = ctx.catalog.files.list(dataset.id, version.id);
+    await checkBlobs(ctx, provider, backend, resolved, files);
+    const committedAt = await writeManifest(backend, version, files);
+    faultPoint('commit:after-manifest');
+    const seal = sealOfFiles(files);
+    ctx.catalog.transaction(() => {
+      ctx.catalog.datasets.markCommitted(dataset.id, version.id, committedAt, seal);
+      faultPoint('commit:in-transaction');
+    });
+  } catch (error) {
+    claim.release();
+    throw error;
+  }
+  faultPoint('commit:before-draft-delete');
+  await removeDraft(ctx, dataset, version.id);
+  return { ...viewVersion(ctx, ctx.catalog.datasets.version(dataset.id, version.id)!), alreadyCommitted: false };
+}
+
+/**
+ * Every blob of the version is in the provider. What is not corrects the catalog's belief (it
+ * thought the provider held them), so that putting the files again uploads them.
+ */
+async function checkBlobs(
+  ctx: AppContext,
+  provider: Provider,
+  backend: StorageBackend,
+  { dataset, version }: Resolved,
+  files: FileEntry[],
+): Promise<void> {
+  const missing = await checkPresence(ctx, provider, backend, files);
+  if (missing.length > 0) {
+    const ref = `${dataset.id}:${version.id}`;
+    throw new IntegrityError(
+      `cannot commit ${ref}: ${missing.length} file(s) have no blob in the storage provider (first: ${missing[0]!.path}); put them again with: strata datasets files put --id ${ref}`,
+      'EMISSINGBLOB',
+    );
+  }
+}
+
+/** Writes the manifest once; one already there from an interrupted commit of the same files is adopted. */
+async function writeManifest(backend: StorageBackend, version: Version, files: FileEntry[]): Promise<string> {
+  const committedAt = new Date().toISOString();
+  const key = manifestKey(version.datasetId, version.id);
+  try {
+    await backend.put(key, encodeDoc(manifestDoc({ ...version, committedAt }, files)), {
+      ifNoneMatch: true,
+      contentType: 'application/json',
+    });
+    return committedAt;
+  } catch (error) {
+    if (!(error instanceof PreconditionFailedError)) throw error;
+    const existing = parseManifestDoc(key, await readAll(await backend.get(key)));
+    if (JSON.stringify(existing.files) !== JSON.stringify(files)) {
+      throw new ConflictError(
+        `${key} already holds a different manifest; this version cannot be committed`,
+        'ECOMMITTED',
+      );
+    }
+    return existing.committedAt;
+  }
+}
