@@ -1,6 +1,7 @@
 import { open, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConflictError } from '../core/errors.js';
+import { isAbandonedTemp } from '../core/temp-name.js';
 import { heldBlobs } from './lease.js';
 import { TEMP_PREFIX, type CacheStore } from './store.js';
 
@@ -47,6 +48,8 @@ export interface PruneResult {
   size: number;
   /** blobs that would have gone but a running materialization holds them */
   keptInUse: number;
+  /** partial downloads of gets that died */
+  removedTemps: number;
 }
 
 /**
@@ -59,11 +62,18 @@ export async function prune(cache: CacheStore, maxSize: number): Promise<PruneRe
   const lock = join(cache.dir, 'evict.lock');
   await takeLock(lock);
   try {
-    await removeStaleTemps(cache);
+    const removedTemps = await removeStaleTemps(cache);
     const blobs: CacheBlob[] = [];
     for await (const blob of cacheBlobs(cache)) blobs.push(blob);
     let size = blobs.reduce((n, b) => n + b.size, 0);
-    const result: PruneResult = { removedBlobs: 0, removedBytes: 0, blobs: blobs.length, size, keptInUse: 0 };
+    const result: PruneResult = {
+      removedBlobs: 0,
+      removedBytes: 0,
+      blobs: blobs.length,
+      size,
+      keptInUse: 0,
+      removedTemps,
+    };
     if (size <= maxSize) return result;
     const held = await heldBlobs(cache);
     blobs.sort((a, b) => a.lastUsedMs - b.lastUsedMs);
@@ -98,13 +108,32 @@ async function takeLock(lock: string): Promise<void> {
   }
 }
 
-/** Downloads that died (beside their blob) and URL spools that did (in tmp/). */
-async function removeStaleTemps(cache: CacheStore): Promise<void> {
-  const removeIfStale = async (path: string): Promise<void> => {
-    const info = await stat(path).catch(() => undefined);
-    if (info && Date.now() - info.mtimeMs > TEMP_STALE_MS) await unlink(path).catch(() => undefined);
+/**
+ * Removes downloads that died (beside their blob: their process is gone, or they are a day old)
+ * and URL spools that did (in tmp/, a day old). Returns how many went.
+ */
+export async function removeStaleTemps(cache: CacheStore): Promise<number> {
+  let removed = 0;
+  const remove = async (path: string): Promise<void> => {
+    if (
+      await unlink(path).then(
+        () => true,
+        () => false,
+      )
+    )
+      removed++;
   };
-  for await (const { name, path } of shardFiles(cache)) if (name.startsWith(TEMP_PREFIX)) await removeIfStale(path);
+  const old = async (path: string): Promise<boolean> => {
+    const info = await stat(path).catch(() => undefined);
+    return info !== undefined && Date.now() - info.mtimeMs > TEMP_STALE_MS;
+  };
+  for await (const { name, path } of shardFiles(cache)) {
+    if (!name.startsWith(TEMP_PREFIX)) continue;
+    if (isAbandonedTemp(name, TEMP_PREFIX, () => Date.now()) || (await old(path))) await remove(path);
+  }
   const spools = join(cache.dir, 'tmp');
-  for (const name of await readdir(spools).catch(() => [] as string[])) await removeIfStale(join(spools, name));
+  for (const name of await readdir(spools).catch(() => [] as string[])) {
+    if (await old(join(spools, name))) await remove(join(spools, name));
+  }
+  return removed;
 }

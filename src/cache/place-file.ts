@@ -11,6 +11,7 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
+import { faultPoint } from '../core/faults.js';
 import { setMtimeMsSync } from '../core/mtime.js';
 import { createdWithMode, readVerifiedBlobSync } from './store.js';
 
@@ -52,6 +53,7 @@ export function placeFileSync(job: PlaceJob, clone: boolean): boolean {
     setMtimeMsSync(fd, job.mtimeMs);
     closeSync(fd);
     fd = undefined;
+    faultPoint('target:before-rename');
     renameSync(job.temp, job.destination);
     return true;
   } catch (error) {

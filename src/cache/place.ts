@@ -3,6 +3,7 @@ import { chmod, copyFile, link, lstat, rename, unlink, writeFile } from 'node:fs
 import { dirname, join, resolve } from 'node:path';
 import type { FileEntry } from '../core/model.js';
 import { IntegrityError, UsageError } from '../core/errors.js';
+import { faultPoint } from '../core/faults.js';
 import { setMtimeMs } from '../core/mtime.js';
 import { SafeDirs } from '../core/safe-dirs.js';
 import { TARGET_TEMP_PREFIX, tempBeside, tempName } from '../core/temp-name.js';
@@ -221,6 +222,7 @@ export class Placer {
     try {
       if (!(await write(temp))) await chmod(temp, file.mode & 0o7777);
       await setMtimeMs(temp, file.mtimeMs);
+      faultPoint('target:before-rename');
       await rename(temp, destination).catch((error: NodeJS.ErrnoException) => {
         if (error.code === 'EISDIR' || error.code === 'ENOTEMPTY' || error.code === 'EEXIST') {
           throw new UsageError(`cannot write ${destination}: a directory is in the way`, 'EPATH');

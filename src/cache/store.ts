@@ -4,8 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { IntegrityError } from '../core/errors.js';
+import { faultPoint } from '../core/faults.js';
 import { sha256Hex } from '../transfer/hash.js';
-import { tempName } from '../core/temp-name.js';
+import { sweepAbandonedTemps, tempName } from '../core/temp-name.js';
 import { readHashed, readIntoFile, type BlobSink } from '../transfer/read-blob.js';
 
 const intact = (bytes: Buffer, sha256: string, size: number): boolean =>
@@ -74,6 +75,7 @@ export interface CacheStats {
  */
 export class CacheStore {
   private readonly made = new Set<string>();
+  private readonly swept = new Set<string>();
   readonly tag = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
 
   private readonly blobs: string;
@@ -129,7 +131,12 @@ export class CacheStore {
     tee?: string,
   ): Promise<Buffer | undefined> {
     const final = this.blobPath(sha256);
-    await this.ensureDir(dirname(final));
+    const shard = dirname(final);
+    await this.ensureDir(shard);
+    if (!this.swept.has(shard)) {
+      this.swept.add(shard);
+      sweepAbandonedTemps(shard, TEMP_PREFIX); // partial downloads of a get that was killed
+    }
     const temp = join(dirname(final), tempName(TEMP_PREFIX));
     let placed = false;
     try {
@@ -145,6 +152,7 @@ export class CacheStore {
       }
       if (bytes) await writeFile(temp, bytes, { mode: BLOB_MODE, flag: 'wx' });
       if (!bytes || !createdWithMode(BLOB_MODE)) await chmod(temp, BLOB_MODE);
+      faultPoint('cache:before-rename');
       await rename(temp, final);
       placed = true;
       return bytes;

@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import type { AppContext } from './context.js';
 import { readConfig } from '../core/config.js';
 import { CacheStore } from '../cache/store.js';
-import { cacheBlobs, prune, type PruneResult } from '../cache/evict.js';
+import { cacheBlobs, prune, removeStaleTemps, type PruneResult } from '../cache/evict.js';
 import { heldBlobs } from '../cache/lease.js';
 import { materialize, type MaterializeResult } from '../cache/materialize.js';
 import type { LinkMode } from '../cache/place.js';
@@ -90,10 +90,13 @@ export interface CacheStatsResult {
   hits: number;
   misses: number;
   inUse: number;
+  /** partial downloads of gets that died, removed now */
+  removedTemps: number;
 }
 
 export async function cacheStats(ctx: AppContext, input: { cacheDir?: string }): Promise<CacheStatsResult> {
   const cache = openCache(ctx, input.cacheDir);
+  const removedTemps = await removeStaleTemps(cache);
   let blobs = 0;
   let size = 0;
   for await (const blob of cacheBlobs(cache)) {
@@ -108,6 +111,7 @@ export async function cacheStats(ctx: AppContext, input: { cacheDir?: string }):
     maxSize: maxSize(ctx) ?? null,
     ...counts,
     inUse: (await heldBlobs(cache)).size,
+    removedTemps,
   };
 }
 
@@ -124,12 +128,19 @@ export interface CacheVerifyResult {
   dir: string;
   checked: number;
   dropped: string[];
+  /** partial downloads of gets that died, removed */
+  removedTemps: number;
 }
 
 /** Re-hashes every cached blob and drops the ones that no longer match their name. */
 export async function verifyCache(ctx: AppContext, input: { cacheDir?: string }): Promise<CacheVerifyResult> {
   const cache = openCache(ctx, input.cacheDir);
-  const result: CacheVerifyResult = { dir: cache.dir, checked: 0, dropped: [] };
+  const result: CacheVerifyResult = {
+    dir: cache.dir,
+    checked: 0,
+    dropped: [],
+    removedTemps: await removeStaleTemps(cache),
+  };
   for await (const blob of cacheBlobs(cache)) {
     result.checked++;
     const { sha256 } = await hashFile(blob.path);

@@ -3,6 +3,7 @@ import { LOCAL_PROVIDER_NAME, type AppContext } from './context.js';
 import type { Dataset } from '../core/model.js';
 import { syncProvider } from './sync.js';
 import { NotFoundError } from '../core/errors.js';
+import { faultPoint } from '../core/faults.js';
 import type { OutputSpec } from '../jobs/spec.js';
 import { materialize } from '../cache/materialize.js';
 import { openCache } from './cache.js';
@@ -114,6 +115,7 @@ export async function prepareOutput(
 /** A sync while the job runs: new and changed files in, deleted ones out (with deleteSync). */
 export async function syncOutput(ctx: AppContext, o: PreparedOutput): Promise<void> {
   await mirrorDirectory(ctx, o.resolved, o.dir, { deleteMissing: o.spec.deleteSync, warned: o.warned });
+  faultPoint('job:after-sync');
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { AppContext } from './context.js';
 import type { Dataset, Provider } from '../core/model.js';
 import { IntegrityError, type StrataError } from '../core/errors.js';
+import { faultPoint } from '../core/faults.js';
 import { LATEST, parseRef } from '../core/refs.js';
 import { DATASET_ID } from '../core/ids.js';
 import { readAll, type StorageBackend } from '../storage/backend.js';
@@ -110,9 +111,10 @@ export async function syncProvider(ctx: AppContext, provider: Provider, only?: s
       });
       continue;
     }
-    ctx.catalog.transaction(() =>
-      applyDataset(ctx, provider, r.doc!, manifests, remoteVersionIds, tags, refusedTags, result),
-    );
+    ctx.catalog.transaction(() => {
+      applyDataset(ctx, provider, r.doc!, manifests, remoteVersionIds, tags, refusedTags, result);
+      faultPoint('sync:in-transaction');
+    });
   }
 
   // What the catalog holds on this provider and the bucket no longer does.

@@ -1,6 +1,7 @@
 import type { AppContext } from './context.js';
 import type { Dataset, Tag } from '../core/model.js';
 import { ConflictError, NotFoundError, PreconditionFailedError, UsageError } from '../core/errors.js';
+import { faultPoint } from '../core/faults.js';
 import { parseRef, validateTagName } from '../core/refs.js';
 import { readWithEtag, type StorageBackend } from '../storage/backend.js';
 import { manifestKey, tagKey } from '../storage/keys.js';
@@ -68,13 +69,26 @@ export async function setTag(ctx: AppContext, input: { id: string; name: string 
     if (winner?.doc) learn(ctx, winner.doc);
     throw moved(dataset, tag.name, winner?.doc?.versionId);
   }
+  faultPoint('tag:after-put');
   // Read back: a server that ignores conditional writes lets the last writer win silently.
   const stored = await readTag(backend, key);
   if (!stored?.doc || !sameTag(stored.doc, tag)) {
     if (stored?.doc) learn(ctx, stored.doc);
     throw moved(dataset, tag.name, stored?.doc?.versionId);
   }
-  ctx.catalog.datasets.upsertTag(tag);
+  try {
+    ctx.catalog.transaction(() => {
+      ctx.catalog.datasets.upsertTag(tag);
+      faultPoint('tag:in-transaction');
+    });
+  } catch (error) {
+    // The catalog refused (locked, full): the bucket takes the move back, so both stay as they were.
+    const undo = current?.doc
+      ? backend.put(key, encodeDoc(current.doc), { ifMatch: stored.etag, contentType: 'application/json' })
+      : backend.delete([key]);
+    await undo.catch(() => undefined);
+    throw error;
+  }
   return view(tag);
 }
 

@@ -5,25 +5,29 @@ import {
   copyFile,
   link,
   mkdir,
-  open,
   readdir,
+  readFile,
   rename,
   stat,
   unlink,
   writeFile,
 } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isLocalFile, type ObjectInfo, type PutBody, type PutOptions, type StorageBackend } from './backend.js';
 import { NotFoundError, PreconditionFailedError, StorageError } from '../core/errors.js';
+import { sweepAbandonedTemps, tempName } from '../core/temp-name.js';
+import { formatToken, isAlive, thisProcess } from '../core/process-token.js';
 
 const TEMP_PREFIX = '.tmp-';
 
 /** The built-in provider: objects are files under a directory, written via temp file + rename. */
 export class LocalBackend implements StorageBackend {
+  /** directories this process has written into (made, and swept of abandoned temp files) */
+  private readonly dirs = new Set<string>();
+
   constructor(private readonly root: string) {}
 
   get location(): string {
@@ -39,8 +43,13 @@ export class LocalBackend implements StorageBackend {
 
   async put(key: string, body: PutBody, options: PutOptions = {}): Promise<{ etag: string }> {
     const path = this.pathOf(key);
-    await mkdir(dirname(path), { recursive: true });
-    const temp = `${dirname(path)}/${TEMP_PREFIX}${randomBytes(6).toString('hex')}`;
+    const dir = dirname(path);
+    if (!this.dirs.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      sweepAbandonedTemps(dir, TEMP_PREFIX); // writes of a put that was killed
+      this.dirs.add(dir);
+    }
+    const temp = `${dir}/${tempName(TEMP_PREFIX)}`;
     try {
       if (Buffer.isBuffer(body)) await writeFile(temp, body, { signal: options.signal });
       else if (isLocalFile(body)) await copyFile(body.file, temp);
@@ -139,16 +148,21 @@ export class LocalBackend implements StorageBackend {
 
   close(): void {}
 
-  /** A lock file held around a compare-and-swap, so two processes cannot both move a tag. */
+  /**
+   * A lock file held around a compare-and-swap, so two processes cannot both move a tag. It names
+   * its holder: one left by a process that was killed is taken over.
+   */
   private async withLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
     const lock = `${path}.lock`;
     for (let attempt = 0; ; attempt++) {
       try {
-        await (await open(lock, 'wx')).close();
+        await writeFile(lock, formatToken(thisProcess()), { flag: 'wx' });
         break;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 200) throw error;
-        await sleep(10);
+        const holder = await readFile(lock, 'utf8').catch(() => '');
+        if (holder !== '' && !isAlive(holder)) await unlink(lock).catch(() => undefined);
+        else await sleep(10);
       }
     }
     try {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { FileEntry } from '../core/model.js';
 import { IntegrityError, UsageError } from '../core/errors.js';
 import { checkManifestPath } from '../core/paths-in-manifest.js';
+import { faultPoint } from '../core/faults.js';
 import { setMtimeMs } from '../core/mtime.js';
 import type { StorageBackend } from '../storage/backend.js';
 import { readBlob, readIntoFile, type BlobSink } from './read-blob.js';
@@ -74,6 +75,7 @@ export async function fetchVerified(
     if (existing?.isDirectory()) {
       throw new UsageError(`cannot write ${destination}: a directory is in the way`, 'EPATH');
     }
+    faultPoint('target:before-rename');
     await rename(temp, destination);
   } finally {
     await unlink(temp).catch(() => undefined);

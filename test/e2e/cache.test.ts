@@ -288,6 +288,7 @@ describe.concurrent('materializing through the cache', () => {
       dir: cache,
       checked: distinctBlobs(src),
       dropped: [other.sha256],
+      removedTemps: 0,
     });
     expect(existsSync(bad2)).toBe(false);
     expect(cachedBlobs(cache)).toHaveLength(distinctBlobs(src) - 1);

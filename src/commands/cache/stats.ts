@@ -26,6 +26,7 @@ export default class CacheStats extends StrataCommand<CacheStatsResult> {
       ['Hits', `${s.hits}${lookups ? ` (${((100 * s.hits) / lookups).toFixed(1)}%)` : ''}`],
       ['Misses', s.misses],
       ['Held by running materializations', s.inUse],
+      ['Partial downloads of killed gets, removed', s.removedTemps],
     ]);
   }
 }
