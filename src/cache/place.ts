@@ -7,7 +7,7 @@ import { faultPoint } from '../core/faults.js';
 import { setMtimeMs } from '../core/mtime.js';
 import { SafeDirs } from '../core/safe-dirs.js';
 import { TARGET_TEMP_PREFIX, tempBeside, tempName } from '../core/temp-name.js';
-import { hashFile } from '../transfer/hash.js';
+import { hashFile } from '../core/hash.js';
 import { createdWithMode, type CacheStore } from './store.js';
 import { linkFileSync, PLACED, type PlaceJob } from './place-file.js';
 import { placeInParallel } from './place-parallel.js';

@@ -5,9 +5,9 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { IntegrityError } from '../core/errors.js';
 import { faultPoint } from '../core/faults.js';
-import { sha256Hex } from '../transfer/hash.js';
+import { sha256Hex } from '../core/hash.js';
 import { sweepAbandonedTemps, tempName } from '../core/temp-name.js';
-import { readHashed, readIntoFile, type BlobSink } from '../transfer/read-blob.js';
+import { freshReadOnce, readHashed, readIntoFile, type BlobSink } from '../transfer/read-blob.js';
 
 const intact = (bytes: Buffer, sha256: string, size: number): boolean =>
   bytes.length === size && sha256Hex(bytes) === sha256;
@@ -141,15 +141,18 @@ export class CacheStore {
     let placed = false;
     try {
       const whole = size <= WHOLE_LIMIT ? Buffer.allocUnsafe(size) : undefined;
-      const { sha256: got, bytes: length } = whole
-        ? await readHashed(read, size, async (chunk, at) => void chunk.copy(whole, at))
-        : await (tee ? readIntoFile(read, tee, size, temp) : readIntoFile(read, temp, size));
-      const bytes = whole?.subarray(0, length);
-      if (got !== sha256 || length !== size) {
-        throw new IntegrityError(
-          `blob ${sha256} read from storage does not match its sha256 (got ${got}, ${length} of ${size} bytes); it was not cached`,
-        );
-      }
+      const bytes = await freshReadOnce(async () => {
+        await Promise.all([unlink(temp).catch(() => undefined), tee && unlink(tee).catch(() => undefined)]);
+        const { sha256: got, bytes: length } = whole
+          ? await readHashed(read, size, async (chunk, at) => void chunk.copy(whole, at))
+          : await (tee ? readIntoFile(read, tee, size, temp) : readIntoFile(read, temp, size));
+        if (got !== sha256 || length !== size) {
+          throw new IntegrityError(
+            `blob ${sha256} read from storage does not match its sha256 (got ${got}, ${length} of ${size} bytes); it was not cached`,
+          );
+        }
+        return whole?.subarray(0, length);
+      });
       if (bytes) await writeFile(temp, bytes, { mode: BLOB_MODE, flag: 'wx' });
       if (!bytes || !createdWithMode(BLOB_MODE)) await chmod(temp, BLOB_MODE);
       faultPoint('cache:before-rename');

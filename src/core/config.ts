@@ -16,7 +16,18 @@ export const CONFIG_KEYS = {
     parse: (v: string) => String(parseSize(v)),
   },
   concurrency: { description: 'transfers in flight by default', parse: (v: string) => String(parseCount(v)) },
+  timeout: {
+    description: 'give up on a storage endpoint that has not answered successfully for this long (default 90s)',
+    parse: (v: string) => String(parseTimeout(v)),
+  },
 } as const;
+
+/** --timeout and config `timeout`: a duration of at least a second. */
+export function parseTimeout(text: string): number {
+  const ms = parseDuration(text);
+  if (ms < 1000) throw new UsageError(`a timeout of "${text}" is too short: give at least 1s`, 'EDURATION');
+  return ms;
+}
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
 export type Config = Partial<Record<ConfigKey, string>>;

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { Catalog } from '../catalog/db.js';
 import { catalogFailure } from '../catalog/errors.js';
 import type { StrataError } from '../core/errors.js';
+import { readConfig } from '../core/config.js';
 import type { Provider } from '../core/model.js';
 import { strataPaths, type StrataPaths } from '../core/paths.js';
 import { newProviderId } from '../core/ids.js';
@@ -32,6 +33,8 @@ export class AppContext {
     readonly paths: StrataPaths = strataPaths(),
     readonly reporter: Reporter = silentReporter,
     readonly env: NodeJS.ProcessEnv = process.env,
+    /** --timeout: give up on a storage endpoint silent this long (else config `timeout`, else 90 s) */
+    readonly timeoutMs?: number,
   ) {}
 
   get catalog(): Catalog {
@@ -55,7 +58,9 @@ export class AppContext {
   async backend(provider: Provider): Promise<StorageBackend> {
     let backend = this.backends.get(provider.id);
     if (!backend) {
-      backend = openBackend(provider, this.env);
+      const configured = readConfig(this.paths.config).timeout;
+      const giveUpMs = this.timeoutMs ?? (configured === undefined ? undefined : Number(configured));
+      backend = openBackend(provider, this.env, giveUpMs);
       this.backends.set(provider.id, backend);
     }
     return backend;
@@ -85,8 +90,12 @@ export class AppContext {
 }
 
 /** A backend for a provider; the S3 SDK is loaded only here, only for S3 providers. */
-export async function openBackend(provider: Provider, env: NodeJS.ProcessEnv = process.env): Promise<StorageBackend> {
+export async function openBackend(
+  provider: Provider,
+  env: NodeJS.ProcessEnv = process.env,
+  giveUpMs?: number,
+): Promise<StorageBackend> {
   if (provider.type === 'local') return new LocalBackend(provider.config.path);
   const { S3Backend } = await import('../storage/s3.js');
-  return new S3Backend(provider.config, env);
+  return new S3Backend(provider.config, env, { giveUpMs });
 }

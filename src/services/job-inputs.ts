@@ -7,7 +7,7 @@ import type { FileEntry } from '../core/model.js';
 import type { CacheStore } from '../cache/store.js';
 import { materialize } from '../cache/materialize.js';
 import type { LinkMode } from '../cache/place.js';
-import { hashFile } from '../transfer/hash.js';
+import { hashFile } from '../core/hash.js';
 import type { InputSpec } from '../jobs/spec.js';
 import { transferConcurrency } from './concurrency.js';
 import { findProvider, resolveRef } from './resolve.js';

@@ -6,7 +6,7 @@ import { checkPresence } from './presence.js';
 import { versionFiles } from './sealed.js';
 import { refreshForRead } from './sync.js';
 import { findProvider, resolveRef } from './resolve.js';
-import { readBlob, readHashed, type BlobSink } from '../transfer/read-blob.js';
+import { freshReadOnce, readBlob, readHashed, type BlobSink } from '../transfer/read-blob.js';
 
 export interface VerifyResult {
   ref: string;
@@ -44,18 +44,23 @@ export async function verifyVersion(
         .map((f) =>
           limit(async () => {
             input.signal?.throwIfAborted();
-            let got: { sha256: string; bytes: number };
+            // No cap on what arrives: a blob of another length is other content. What is wrong is
+            // read afresh once: only content wrong again is reported.
+            const read = (sink: BlobSink): Promise<void> => readBlob(backend, f.sha256, f.size, sink, input.signal);
             try {
-              // No cap on what arrives: a blob of another length is reported below, as other content.
-              const read = (sink: BlobSink): Promise<void> => readBlob(backend, f.sha256, f.size, sink, input.signal);
-              got = await readHashed(read, Number.POSITIVE_INFINITY);
+              await freshReadOnce(async () => {
+                const got = await readHashed(read, Number.POSITIVE_INFINITY);
+                if (got.sha256 !== f.sha256 || got.bytes !== f.size) {
+                  throw new IntegrityError(`${f.path} (content does not match its sha256)`);
+                }
+              });
             } catch (error) {
               if (error instanceof NotFoundError) return void problems.push(`${f.path} (blob missing)`);
-              if (error instanceof IntegrityError) return void problems.push(`${f.path} (blob has the wrong size)`);
+              if (error instanceof IntegrityError)
+                return void problems.push(
+                  error.message.startsWith(f.path) ? error.message : `${f.path} (blob has the wrong size)`,
+                );
               throw error;
-            }
-            if (got.sha256 !== f.sha256 || got.bytes !== f.size) {
-              problems.push(`${f.path} (content does not match its sha256)`);
             }
           }),
         ),

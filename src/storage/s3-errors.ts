@@ -1,4 +1,5 @@
 import { NotFoundError, PreconditionFailedError, StorageError, StrataError } from '../core/errors.js';
+import { GaveUp } from './endpoint.js';
 
 interface SdkError {
   name?: string;
@@ -24,6 +25,14 @@ const NETWORK = new Set([
  */
 export function s3Failure(error: unknown, doing: string, bucket: string, endpoint?: string): Error {
   if (error instanceof StrataError) return error;
+  if (error instanceof GaveUp) {
+    const last = s3Failure(error.last, doing, bucket, endpoint);
+    const why = last.message.replace(/; check the endpoint and the network$/, '');
+    return new StorageError(
+      `gave up after ${Math.round(error.waitedMs / 1000)} s with no successful answer from ${endpoint ?? 'AWS S3'} (last: ${why}); check the endpoint and the network, or allow longer with --timeout`,
+      { cause: error, code: last instanceof StorageError && last.code !== 'ESTORAGE' ? last.code : 'EUNREACHABLE' },
+    );
+  }
   const e = error as SdkError;
   const name = e.name ?? e.code ?? 'Error';
   const status = e.$metadata?.httpStatusCode;

@@ -2,7 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { retryableNetworkError, type Endpoint, type Verdict } from './endpoint.js';
 
 export interface LeanCredentials {
   accessKeyId: string;
@@ -16,9 +16,8 @@ export interface LeanTarget {
   /** custom endpoint (path-style addressing); undefined: AWS, virtual-hosted */
   endpoint?: string;
   credentials: () => Promise<LeanCredentials>;
-  /** a connection silent this long fails the attempt */
-  idleTimeoutMs: number;
-  maxAttempts: number;
+  /** retries, timeouts and throttling, shared with the backend's other requests */
+  policy: Endpoint;
 }
 
 export interface LeanResponse {
@@ -30,16 +29,28 @@ export interface LeanResponse {
 /** An S3 error as the SDK shapes one, so one mapper (s3-errors.ts) serves both clients. */
 export class LeanS3Error extends Error {
   readonly $metadata: { httpStatusCode: number };
-  constructor(name: string, message: string, status: number) {
+  constructor(
+    name: string,
+    message: string,
+    status: number,
+    /** the server's clock (its Date header), to correct a skewed one */
+    readonly serverTime?: number,
+  ) {
     super(message);
     this.name = name;
     this.$metadata = { httpStatusCode: status };
   }
 }
 
+/** Failures that may pass: the server or the network, not the request. */
 const RETRYABLE_STATUS = new Set([500, 502, 503, 504]);
-const RETRYABLE_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED', 'EAI_AGAIN']);
-
+const THROTTLING = new Set([
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequests',
+  'RequestLimitExceeded',
+]);
 /**
  * The object data path (GET, HEAD, single PUT) without the SDK's middleware stack: SigV4 over a
  * keep-alive agent. With many small files the client's CPU per request is the wall on a small
@@ -47,15 +58,23 @@ const RETRYABLE_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUS
  */
 export class LeanS3 {
   private readonly secure: boolean;
+  /** the Host header: name and port, an IPv6 address in brackets */
   private readonly host: string;
+  /** what to connect to: the name or address without brackets, and the port */
+  private readonly hostname: string;
+  private readonly port: string;
   private readonly basePath: string;
   private readonly agent: HttpAgent | HttpsAgent;
   private signingKey?: { date: string; secret: string; key: Buffer };
+  /** the server's clock minus ours, learned from a RequestTimeTooSkewed answer */
+  private clockOffsetMs = 0;
 
   constructor(private readonly target: LeanTarget) {
     const url = new URL(target.endpoint ?? `https://${target.bucket}.s3.${target.region}.amazonaws.com`);
     this.secure = url.protocol === 'https:';
     this.host = url.host;
+    this.hostname = url.hostname.replace(/^\[|\]$/g, '');
+    this.port = url.port;
     const path = url.pathname.replace(/\/+$/, '');
     this.basePath = target.endpoint ? `${path}/${encodePath(target.bucket)}` : path;
     const options = { keepAlive: true, maxSockets: 256 };
@@ -67,11 +86,11 @@ export class LeanS3 {
   }
 
   /**
-   * Sends one request and returns the response once its status is 2xx (or 304/404/412 when
-   * listed in `accept`); other statuses become LeanS3Error. Retries 5xx and dropped
-   * connections with backoff when the body can be sent again.
+   * Sends one request and returns the response once its status is 2xx (or one listed in
+   * `accept`); other statuses become LeanS3Error. Failures that may pass are retried as the
+   * endpoint's policy says (endpoint.ts); a body is a Buffer, so it can be sent again.
    */
-  async send(
+  send(
     method: LeanMethod,
     key: string,
     options: {
@@ -83,23 +102,35 @@ export class LeanS3 {
       signal?: AbortSignal;
     } = {},
   ): Promise<LeanResponse> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const response = await this.once(method, key, options);
+    return this.target.policy.call(
+      async (timeoutMs) => {
+        const response = await this.once(method, key, options, timeoutMs);
         if (response.status >= 200 && response.status < 300) return response;
         if (options.accept?.includes(response.status)) {
           response.body.resume();
           return response;
         }
-        const error = await errorOf(response, method);
-        if (!RETRYABLE_STATUS.has(response.status) || attempt >= this.target.maxAttempts) throw error;
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code ?? '';
-        if (error instanceof LeanS3Error || !RETRYABLE_CODES.has(code) || attempt >= this.target.maxAttempts)
-          throw error;
+        throw await errorOf(response, method);
+      },
+      (error) => this.judge(error),
+      options.signal,
+    );
+  }
+
+  private judge(error: unknown): Verdict {
+    if (error instanceof LeanS3Error) {
+      const status = error.$metadata.httpStatusCode;
+      if (status === 429 || THROTTLING.has(error.name) || (status === 503 && error.name !== 'ServiceUnavailable')) {
+        return 'throttled';
       }
-      await sleep(Math.min(2000, 100 * 2 ** attempt) * (0.5 + Math.random()), undefined, { signal: options.signal });
+      if (RETRYABLE_STATUS.has(status)) return 'retry';
+      if (error.name === 'RequestTimeTooSkewed' && error.serverTime !== undefined) {
+        this.clockOffsetMs = error.serverTime - Date.now();
+        return 'retry';
+      }
+      return 'fail';
     }
+    return retryableNetworkError(error) ? 'retry' : 'fail';
   }
 
   private async once(
@@ -112,6 +143,7 @@ export class LeanS3 {
       payloadSha256?: string;
       signal?: AbortSignal;
     },
+    timeoutMs: number,
   ): Promise<LeanResponse> {
     const path = `${this.basePath}/${encodePath(key)}`;
     const query = canonicalQuery(options.query ?? {});
@@ -126,8 +158,8 @@ export class LeanS3 {
     return new Promise((resolve, reject) => {
       const req = (this.secure ? httpsRequest : httpRequest)(
         {
-          host: this.host.split(':')[0],
-          port: this.host.split(':')[1],
+          host: this.hostname,
+          port: this.port,
           method,
           path: query ? `${path}?${query}` : path,
           headers,
@@ -136,7 +168,8 @@ export class LeanS3 {
         },
         (res) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }),
       );
-      req.setTimeout(this.target.idleTimeoutMs, () =>
+      // Also while the caller reads the body: a body that stalls fails as ETIMEDOUT.
+      req.setTimeout(timeoutMs, () =>
         req.destroy(Object.assign(new Error('no answer in time'), { code: 'ETIMEDOUT' })),
       );
       req.once('error', reject);
@@ -153,7 +186,7 @@ export class LeanS3 {
     length: number | undefined,
   ): Promise<Record<string, string>> {
     const creds = await this.target.credentials();
-    const amzDate = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
+    const amzDate = new Date(Date.now() + this.clockOffsetMs).toISOString().replace(/[-:]|\.\d{3}/g, '');
     const date = amzDate.slice(0, 8);
     const headers: Record<string, string> = {
       host: this.host,
@@ -216,5 +249,6 @@ async function errorOf(response: LeanResponse, method: string): Promise<LeanS3Er
     /<Code>([^<]+)<\/Code>/.exec(text)?.[1] ??
     (response.status === 404 ? 'NotFound' : response.status === 412 ? 'PreconditionFailed' : `HTTP${response.status}`);
   const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? `HTTP ${response.status}`;
-  return new LeanS3Error(code, message, response.status);
+  const date = Date.parse(String(response.headers.date ?? ''));
+  return new LeanS3Error(code, message, response.status, Number.isNaN(date) ? undefined : date);
 }

@@ -57,6 +57,19 @@ export function fileParts(file: FileHandle): PartSource {
   };
 }
 
+/** S3 takes at most this many parts in one upload. */
+export const MAX_PARTS = 10_000;
+const MiB = 1024 * 1024;
+
+/**
+ * The part size for an upload of `size` bytes: the configured one, or, for a file too large for
+ * 10,000 of those, the least whole number of MiB that fits it in 10,000 parts.
+ */
+export function partSizeFor(size: number | undefined, configured: number): number {
+  if (size === undefined || size <= configured * MAX_PARTS) return configured;
+  return Math.ceil(size / MAX_PARTS / MiB) * MiB;
+}
+
 export interface MultipartOptions {
   partSize: number;
   /** parts in flight at once; also how many part buffers exist */

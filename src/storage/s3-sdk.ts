@@ -11,7 +11,6 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 export interface SdkSettings {
   idleTimeoutMs: number;
-  maxAttempts: number;
 }
 
 export interface ListedPage {
@@ -44,8 +43,9 @@ export class S3Sdk {
       // uploads on servers such as Ceph RGW 16.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
-      retryMode: 'standard',
-      maxAttempts: settings.maxAttempts,
+      // One attempt: retries, their bound and throttling are the backend's (endpoint.ts), as for
+      // the lean client's requests.
+      maxAttempts: 1,
       requestHandler: new NodeHttpHandler({
         connectionTimeout: 4000,
         // socketTimeout is the idle timeout that fails a request. (requestTimeout, in this
@@ -59,6 +59,11 @@ export class S3Sdk {
 
   credentials(): Promise<LeanCredentials> {
     return this.client.config.credentials();
+  }
+
+  /** Corrects the signing clock by the server's, from an error that says it is skewed. */
+  learnClock(serverTime: number): void {
+    this.client.config.systemClockOffset = serverTime - Date.now();
   }
 
   async listPage(prefix: string, token?: string, maxKeys?: number, signal?: AbortSignal): Promise<ListedPage> {
@@ -77,9 +82,10 @@ export class S3Sdk {
   }
 
   /** Deletes up to 1,000 keys; a key the server could not delete is an error. */
-  async deleteBatch(keys: readonly string[]): Promise<void> {
+  async deleteBatch(keys: readonly string[], signal?: AbortSignal): Promise<void> {
     const out = await this.client.send(
       new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }),
+      { abortSignal: signal },
     );
     const failed = out.Errors?.[0];
     if (failed) throw Object.assign(new Error(failed.Message ?? 'delete failed'), { name: failed.Code });

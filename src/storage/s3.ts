@@ -9,11 +9,19 @@ import {
   type StorageBackend,
 } from './backend.js';
 import type { S3ProviderConfig } from '../core/model.js';
+import { createHash } from 'node:crypto';
 import { s3Failure } from './s3-errors.js';
 import { LeanS3 } from './s3-lean.js';
-import { sha256Hex } from '../transfer/hash.js';
-import { StorageError } from '../core/errors.js';
-import { abortStaleUploads, fileParts, multipartUpload, SourceFailed, streamParts } from './s3-multipart.js';
+import { sha256Hex } from '../core/hash.js';
+import { DEFAULT_GIVE_UP_MS, DEFAULT_IDLE_MS, Endpoint, retryableNetworkError, type Verdict } from './endpoint.js';
+import {
+  abortStaleUploads,
+  fileParts,
+  multipartUpload,
+  partSizeFor,
+  SourceFailed,
+  streamParts,
+} from './s3-multipart.js';
 import type { S3Sdk } from './s3-sdk.js';
 
 const MiB = 1024 * 1024;
@@ -22,17 +30,13 @@ const MIN_PART_SIZE = 5 * MiB;
 const DEFAULT_PART_SIZE = 16 * MiB;
 /** parts of one upload in flight at once (aws-cli sends 10 of 8 MiB) */
 const PARTS_IN_FLIGHT = 8;
-/** verify() as a whole, retries included */
-const VERIFY_DEADLINE_MS = 12_000;
-/**
- * A connection silent this long (nothing sent, nothing received) fails the attempt, which is then
- * retried: long enough for a loaded server to store a part, short enough that an endpoint that
- * accepts connections and never answers fails in about a minute (3 attempts), not never.
- * STRATA_S3_IDLE_TIMEOUT_MS overrides it (tests).
- */
-const IDLE_TIMEOUT_MS = 20_000;
-/** the SDK's standard-mode default: retries with backoff for throttling, 5xx and dropped connections */
-const MAX_ATTEMPTS = 3;
+/** verify() (the bucket check of create, import and error messages) gives up sooner */
+const VERIFY_GIVE_UP_MS = 12_000;
+
+export interface S3Options {
+  /** give up on an endpoint that has not answered successfully for this long (endpoint.ts) */
+  giveUpMs?: number;
+}
 
 /** An S3-compatible bucket (AWS, Ceph RGW, MinIO, Garage, Exoscale …), under an optional prefix. */
 export class S3Backend implements StorageBackend {
@@ -44,25 +48,35 @@ export class S3Backend implements StorageBackend {
   private readonly prefix: string;
   private readonly partSize: number;
   private readonly idleTimeoutMs: number;
+  /** retries, their bound and throttling, for every request of this backend */
+  readonly endpoint: Endpoint;
+  /** the same, bounded more tightly, for the bucket check */
+  private readonly checking: Endpoint;
   /** a successful check that the bucket exists (see bucketExists) */
   private bucketChecked?: Promise<void>;
 
+  /** STRATA_S3_IDLE_TIMEOUT_MS and STRATA_S3_PART_SIZE change the idle bound and the part size (tests). */
   constructor(
     private readonly config: S3ProviderConfig,
     env: NodeJS.ProcessEnv = process.env,
+    options: S3Options = {},
   ) {
     this.bucket = config.bucket;
     this.prefix = config.prefix ? `${config.prefix.replace(/^\/+|\/+$/g, '')}/` : '';
     this.partSize = Math.max(MIN_PART_SIZE, Number(env.STRATA_S3_PART_SIZE) || DEFAULT_PART_SIZE);
-    this.idleTimeoutMs = Number(env.STRATA_S3_IDLE_TIMEOUT_MS) || IDLE_TIMEOUT_MS;
+    this.idleTimeoutMs = Number(env.STRATA_S3_IDLE_TIMEOUT_MS) || DEFAULT_IDLE_MS;
+    this.endpoint = new Endpoint({ giveUpMs: options.giveUpMs ?? DEFAULT_GIVE_UP_MS, idleMs: this.idleTimeoutMs });
+    this.checking = new Endpoint({
+      giveUpMs: Math.min(VERIFY_GIVE_UP_MS, this.endpoint.policy.giveUpMs),
+      idleMs: this.idleTimeoutMs,
+    });
     const stored = config.credentials === 'stored';
     const keys = { accessKeyId: config.accessKey ?? '', secretAccessKey: config.secretAccessKey ?? '' };
     this.lean = new LeanS3({
       bucket: config.bucket,
       region: config.region,
       endpoint: config.endpoint,
-      idleTimeoutMs: this.idleTimeoutMs,
-      maxAttempts: MAX_ATTEMPTS,
+      policy: this.endpoint,
       // Stored keys sign at once; the environment chain and profiles (and their refresh) are the SDK's.
       credentials: stored ? () => Promise.resolve(keys) : async () => (await this.sdk()).credentials(),
     });
@@ -70,10 +84,26 @@ export class S3Backend implements StorageBackend {
 
   private sdk(): Promise<S3Sdk> {
     this.sdkPart ??= import('./s3-sdk.js').then(
-      ({ S3Sdk }) =>
-        new S3Sdk(this.config, this.bucket, { idleTimeoutMs: this.idleTimeoutMs, maxAttempts: MAX_ATTEMPTS }),
+      ({ S3Sdk }) => new S3Sdk(this.config, this.bucket, { idleTimeoutMs: this.idleTimeoutMs }),
     );
     return this.sdkPart;
+  }
+
+  /** An SDK call under an endpoint's policy: each attempt bounded by its timeout and the caller's signal. */
+  private async viaSdk<T>(
+    endpoint: Endpoint,
+    call: (sdk: S3Sdk, signal: AbortSignal) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const sdk = await this.sdk();
+    return endpoint.call(
+      (timeoutMs) => {
+        const timeout = AbortSignal.timeout(timeoutMs);
+        return call(sdk, signal ? AbortSignal.any([signal, timeout]) : timeout);
+      },
+      (error) => judgeSdk(sdk, error),
+      signal,
+    );
   }
 
   get location(): string {
@@ -97,7 +127,7 @@ export class S3Backend implements StorageBackend {
       if (size === undefined ? conditional : conditional || size < this.partSize) {
         return await this.putOnce(key, await wholeBody(body), options);
       }
-      return await this.multipart(key, body, options);
+      return await this.multipart(key, body, options, partSizeFor(size, this.partSize));
     } catch (error) {
       if (error instanceof SourceFailed) throw error.cause;
       throw this.fail(error, `writing ${key}`);
@@ -112,18 +142,34 @@ export class S3Backend implements StorageBackend {
       ...(options.ifMatch !== undefined ? { 'if-match': unquote(options.ifMatch) } : {}),
     };
     // A signed payload hash makes the server check every byte it received.
-    const out = await this.lean.send('PUT', this.key(key), {
-      headers,
-      body: bytes,
-      payloadSha256: options.sha256 ?? sha256Hex(bytes),
-      signal: options.signal,
-    });
-    out.body.resume();
-    return { etag: unquote(String(out.headers.etag ?? '')) };
+    try {
+      const out = await this.lean.send('PUT', this.key(key), {
+        headers,
+        body: bytes,
+        payloadSha256: options.sha256 ?? sha256Hex(bytes),
+        signal: options.signal,
+      });
+      out.body.resume();
+      return { etag: unquote(String(out.headers.etag ?? '')) };
+    } catch (error) {
+      if (!(options.ifNoneMatch || options.ifMatch) || (error as LeanError).$metadata?.httpStatusCode !== 412)
+        throw error;
+      // A retried conditional write fails on its own earlier attempt, stored but unanswered (a
+      // dropped connection): the object holding exactly these bytes (ETag = MD5) is that write.
+      const now = await this.head(key);
+      const md5 = createHash('md5').update(bytes).digest('hex');
+      if (now?.etag === md5) return { etag: now.etag };
+      throw error;
+    }
   }
 
   /** Parallel parts; a failed upload is aborted, and older unfinished uploads of this key too. */
-  private async multipart(key: string, body: PutBody, options: PutOptions): Promise<{ etag: string }> {
+  private async multipart(
+    key: string,
+    body: PutBody,
+    options: PutOptions,
+    partSize: number,
+  ): Promise<{ etag: string }> {
     const started = new Date();
     const file = isLocalFile(body) ? await open(body.file, 'r') : undefined;
     try {
@@ -131,7 +177,7 @@ export class S3Backend implements StorageBackend {
         ? fileParts(file)
         : streamParts(Buffer.isBuffer(body) ? Readable.from([body]) : (body as Readable));
       await multipartUpload(this.lean, this.key(key), parts, {
-        partSize: this.partSize,
+        partSize,
         concurrency: PARTS_IN_FLIGHT,
         contentType: options.contentType,
         signal: options.signal,
@@ -192,7 +238,10 @@ export class S3Backend implements StorageBackend {
     do {
       let page;
       try {
-        page = await (await this.sdk()).listPage(this.key(prefix), token);
+        const from = token;
+        page = await this.viaSdk(this.endpoint, (sdk, signal) =>
+          sdk.listPage(this.key(prefix), from, undefined, signal),
+        );
       } catch (error) {
         throw this.fail(error, `listing ${prefix}`);
       }
@@ -207,7 +256,12 @@ export class S3Backend implements StorageBackend {
     for (let i = 0; i < keys.length; i += 1000) {
       const batch = keys.slice(i, i + 1000);
       try {
-        await (await this.sdk()).deleteBatch(batch.map((k) => this.key(k)));
+        await this.viaSdk(this.endpoint, (sdk, signal) =>
+          sdk.deleteBatch(
+            batch.map((k) => this.key(k)),
+            signal,
+          ),
+        );
       } catch (error) {
         throw this.fail(error, `deleting ${batch.length} object(s)`);
       }
@@ -216,20 +270,13 @@ export class S3Backend implements StorageBackend {
 
   /**
    * ListObjectsV2 rather than HeadBucket: its error bodies say which credential is wrong. Bounded
-   * as a whole (retries included), so an endpoint that accepts connections and never answers fails
-   * in seconds too.
+   * as a whole (retries included) more tightly than other requests, so an endpoint that accepts
+   * connections and never answers fails the check in seconds.
    */
   async verify(): Promise<void> {
-    const deadline = AbortSignal.timeout(VERIFY_DEADLINE_MS);
     try {
-      await (await this.sdk()).listPage(this.prefix, undefined, 1, deadline);
+      await this.viaSdk(this.checking, (sdk, signal) => sdk.listPage(this.prefix, undefined, 1, signal));
     } catch (error) {
-      if (deadline.aborted) {
-        throw new StorageError(
-          `cannot reach ${this.config.endpoint ?? 'AWS S3'} while checking the bucket: no answer within ${VERIFY_DEADLINE_MS / 1000} s; check the endpoint and the network`,
-          { cause: error, code: 'EUNREACHABLE' },
-        );
-      }
       throw this.fail(error, 'checking the bucket');
     }
   }
@@ -238,6 +285,30 @@ export class S3Backend implements StorageBackend {
     this.lean.close();
     void this.sdkPart?.then((sdk) => sdk.destroy()).catch(() => undefined);
   }
+}
+
+interface LeanError {
+  $metadata?: { httpStatusCode?: number };
+}
+
+/** What to do after an SDK call failed: the same classes as the lean client's (s3-lean.ts). */
+function judgeSdk(sdk: S3Sdk, error: unknown): Verdict {
+  const e = error as {
+    name?: string;
+    $metadata?: { httpStatusCode?: number };
+    $response?: { headers?: Record<string, string> };
+  };
+  const status = e.$metadata?.httpStatusCode;
+  if (e.name === 'RequestTimeTooSkewed') {
+    const date = Date.parse(e.$response?.headers?.date ?? '');
+    if (!Number.isNaN(date)) sdk.learnClock(date);
+    return 'retry';
+  }
+  if (status === 429 || e.name === 'SlowDown' || e.name === 'ThrottlingException') return 'throttled';
+  if (status !== undefined && status >= 500) return 'retry';
+  // An attempt that ran out of time is aborted: our timeout (the caller's abort is final in call()).
+  if (e.name === 'AbortError' || e.name === 'TimeoutError' || e.name === 'RequestTimeout') return 'retry';
+  return retryableNetworkError(error) ? 'retry' : 'fail';
 }
 
 /** A body in memory, for a single PUT; a source that fails to read is its own error, not S3's. */

@@ -6,7 +6,7 @@ import { checkManifestPath } from '../core/paths-in-manifest.js';
 import { faultPoint } from '../core/faults.js';
 import { setMtimeMs } from '../core/mtime.js';
 import type { StorageBackend } from '../storage/backend.js';
-import { readBlob, readIntoFile, type BlobSink } from './read-blob.js';
+import { freshReadOnce, readBlob, readIntoFile, type BlobSink } from './read-blob.js';
 import { forEachLimited } from './concurrency.js';
 import { SafeDirs } from '../core/safe-dirs.js';
 import { tempBeside } from '../core/temp-name.js';
@@ -54,6 +54,7 @@ export async function getFiles(plan: GetPlan): Promise<GetSummary> {
   return summary;
 }
 
+/** A file fetched, checked against its sha256 and size (read afresh once if it is not right), and renamed into place. */
 export async function fetchVerified(
   backend: StorageBackend,
   file: FileEntry,
@@ -63,12 +64,15 @@ export async function fetchVerified(
   const temp = tempBeside(destination);
   try {
     const read = (sink: BlobSink): Promise<void> => readBlob(backend, file.sha256, file.size, sink, signal);
-    const got = await readIntoFile(read, temp, file.size);
-    if (got.sha256 !== file.sha256 || got.bytes !== file.size) {
-      throw new IntegrityError(
-        `${file.path}: content read back does not match its manifest (expected sha256 ${file.sha256}, ${file.size} bytes; got ${got.sha256}, ${got.bytes} bytes); nothing was written`,
-      );
-    }
+    await freshReadOnce(async () => {
+      await unlink(temp).catch(() => undefined);
+      const got = await readIntoFile(read, temp, file.size);
+      if (got.sha256 !== file.sha256 || got.bytes !== file.size) {
+        throw new IntegrityError(
+          `${file.path}: content read back does not match its manifest (expected sha256 ${file.sha256}, ${file.size} bytes; got ${got.sha256}, ${got.bytes} bytes); nothing was written`,
+        );
+      }
+    });
     await chmod(temp, file.mode & 0o7777);
     await setMtimeMs(temp, file.mtimeMs);
     const existing = await lstat(destination).catch(() => undefined);

@@ -4,7 +4,7 @@ import { IntegrityError, PreconditionFailedError } from '../core/errors.js';
 import { faultPoint } from '../core/faults.js';
 import type { StorageBackend } from '../storage/backend.js';
 import { blobKey } from '../storage/keys.js';
-import { hashFile, sha256Hex } from './hash.js';
+import { hashFile, sha256Hex } from '../core/hash.js';
 import { listBlobs } from './presence.js';
 import { forEachLimited } from './concurrency.js';
 import { stampOf, type SourceFile, type Sources } from './walk.js';

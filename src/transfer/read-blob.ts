@@ -3,6 +3,8 @@ import { open } from 'node:fs/promises';
 import { IntegrityError } from '../core/errors.js';
 import type { StorageBackend } from '../storage/backend.js';
 import { blobKey } from '../storage/keys.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { retryableNetworkError } from '../storage/endpoint.js';
 import { FileHash } from './hash-thread.js';
 import { pageAlignedMemory, UncachedFile, writeInPieces } from './file-writes.js';
 
@@ -57,9 +59,61 @@ export async function readBlob(
     );
   }
   // One GET: small blobs, and a missing one (which then fails as any read of it does).
-  if (!stored) return streamReader(await backend.get(key, undefined, signal))(sink);
+  if (!stored) return readResuming(backend, key, { start: 0, end: size, whole: true }, sink, signal);
   await readRanges(backend, key, size, sink, tuning, signal);
 }
+
+/**
+ * Runs a read that ends with a check of what arrived (IntegrityError when it is wrong), and runs it
+ * once more when it fails the check: a byte flipped or a body cut short on the way is read again,
+ * and only content that is wrong again on a fresh read is an integrity failure.
+ */
+export async function freshReadOnce<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (!(error instanceof IntegrityError)) throw error;
+    return read();
+  }
+}
+
+/** A body that breaks off is asked for again from where it stopped, this many times at most. */
+const BODY_ATTEMPTS = 10;
+
+/**
+ * Reads bytes [start, end) of an object into sink, in order. A body that breaks off on the way (a
+ * reset connection, a stall past the idle timeout, a garbled answer) is asked for again from the
+ * byte where it stopped, so the sink sees one unbroken run. A body that ends cleanly ends the
+ * read, short or not: the caller checks what arrived (and reads afresh once if it is wrong).
+ */
+async function readResuming(
+  backend: StorageBackend,
+  key: string,
+  /** bytes [start, end); `whole`: the object itself, asked for without a range until it breaks off */
+  { start, end, whole = false }: { start: number; end: number; whole?: boolean },
+  sink: BlobSink,
+  signal?: AbortSignal,
+): Promise<void> {
+  let at = start;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const range = whole && attempt === 1 ? undefined : { start: at, end: end - 1 };
+      if (range && at >= end) return;
+      for await (const chunk of await backend.get(key, range, signal)) {
+        const bytes = chunk as Buffer;
+        at += bytes.length;
+        await sink(bytes);
+      }
+      return;
+    } catch (error) {
+      if (attempt >= BODY_ATTEMPTS || signal?.aborted || !bodyBrokeOff(error)) throw error;
+      await sleep(Math.random() * 100 * attempt, undefined, { signal });
+    }
+  }
+}
+
+const bodyBrokeOff = (error: unknown): boolean =>
+  retryableNetworkError(error) || (error as Error | undefined)?.message === 'aborted';
 
 /** `readBlob` bound to the provider a lazy `backend` opens (a warm materialization never opens it). */
 export const blobReader =
@@ -135,14 +189,19 @@ async function readRanges(
     const read = pool.take().then(async (buffer) => {
       try {
         let length = 0;
-        for await (const chunk of await backend.get(key, { start, end: end - 1 }, both)) {
-          const bytes = chunk as Buffer;
-          if (length + bytes.length > end - start) {
-            throw new IntegrityError(`reading ${key}: the server sent more than the ${end - start} bytes asked for`);
-          }
-          bytes.copy(buffer, length);
-          length += bytes.length;
-        }
+        await readResuming(
+          backend,
+          key,
+          { start, end },
+          (bytes) => {
+            if (length + bytes.length > end - start) {
+              throw new IntegrityError(`reading ${key}: the server sent more than the ${end - start} bytes asked for`);
+            }
+            bytes.copy(buffer, length);
+            length += bytes.length;
+          },
+          both,
+        );
         return { buffer, length };
       } catch (error) {
         pool.give(buffer);

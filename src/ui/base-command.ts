@@ -1,11 +1,18 @@
 import { setMaxListeners } from 'node:events';
 import { Command } from '@oclif/core/command';
+import * as Flags from '@oclif/core/flags';
+import type { Input, ParserOutput } from '@oclif/core/interfaces';
+import { parseTimeout } from '../core/config.js';
 import { AppContext } from '../services/context.js';
 import { strataPaths } from '../core/paths.js';
 import { reportError } from './errors.js';
 import { InterruptedError } from '../core/errors.js';
 import { progressBar } from './progress.js';
 import type { ProgressSink } from '../transfer/progress.js';
+
+/** oclif's FlagOutput and ArgOutput, which its interfaces do not export. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Output = { [name: string]: any };
 
 /**
  * Every strata command: builds the app context on first use and closes it, renders the result of
@@ -14,16 +21,26 @@ import type { ProgressSink } from '../transfer/progress.js';
  */
 export abstract class StrataCommand<T> extends Command {
   static override enableJsonFlag = true;
+  static override baseFlags = {
+    timeout: Flags.string({
+      description:
+        'give up on a storage endpoint that has not answered successfully for this long (default 90s, or timeout in the config)',
+      helpGroup: 'GLOBAL',
+    }),
+  };
 
   private context?: AppContext;
+  private timeoutMs?: number;
   private readonly abort = new AbortController();
   private readonly onSigint = (): void => this.abort.abort();
 
   protected get ctx(): AppContext {
-    this.context ??= new AppContext(strataPaths(), {
-      warn: (m) => this.warnLine(m),
-      info: (m) => process.stderr.write(`${m}\n`),
-    });
+    this.context ??= new AppContext(
+      strataPaths(),
+      { warn: (m) => this.warnLine(m), info: (m) => process.stderr.write(`${m}\n`) },
+      process.env,
+      this.timeoutMs,
+    );
     return this.context;
   }
 
@@ -34,6 +51,17 @@ export abstract class StrataCommand<T> extends Command {
 
   protected progress(label: string): ProgressSink | undefined {
     return progressBar(!this.jsonEnabled(), label);
+  }
+
+  /** oclif's parse, keeping the global --timeout for the app context (built after it). */
+  protected override async parse<F extends Output, B extends Output, A extends Output>(
+    options?: Input<F, B, A>,
+    argv?: string[],
+  ): Promise<ParserOutput<F, B, A>> {
+    const parsed = await super.parse(options, argv);
+    const { timeout } = parsed.flags as { timeout?: string };
+    if (timeout !== undefined) this.timeoutMs = parseTimeout(timeout);
+    return parsed;
   }
 
   protected abstract execute(): Promise<T>;

@@ -4,8 +4,10 @@
 //   --profile full|short   (full)        --seed N   (1)        --only REGEX (scenario names)
 //   STRATA_TEST_S3_ENDPOINT, _ACCESS_KEY, _SECRET_KEY: use a running server instead
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startS3Server, stopS3Server, type S3ServerInfo } from '../helpers/s3-server.js';
 import { clean, runChaos, table } from './run.js';
@@ -37,6 +39,13 @@ function existing(): S3ServerInfo | undefined {
 }
 
 const started = Date.now();
+// Run a copy of the built CLI: a `npm run build` meanwhile (npm test's pretest empties dist/)
+// cannot pull it from under the run.
+const { snapshotStrata } = (await import(pathToFileURL(join(ROOT, 'bench/proc.js')).href)) as {
+  snapshotStrata: (dest: string, log: (line: string) => void) => string;
+};
+const copy = mkdtempSync(join(tmpdir(), 'strata-chaos-cli-'));
+process.env.STRATA_TEST_BIN = snapshotStrata(copy, (line) => process.stderr.write(`${line}\n`));
 const s3 = existing() ?? (await startS3Server());
 let rows;
 try {
@@ -50,6 +59,7 @@ try {
   });
 } finally {
   await stopS3Server(s3);
+  rmSync(copy, { recursive: true, force: true });
 }
 const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
 const dir = join(ROOT, 'bench/results');

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { S3ServerInfo } from '../helpers/s3-server.js';
 import { rng } from '../helpers/tree.js';
-import { check } from './check.js';
+import { check, type Findings } from './check.js';
 import { crashScenarios } from './crashes.js';
 import { damageScenarios } from './damage.js';
 import { raceScenarios } from './races.js';
@@ -81,7 +81,10 @@ export async function runScenario(s: Scenario, o: ChaosOptions, scratch: string)
         row.unrecovered++;
         row.notes.push(`trial ${i}: ${error instanceof Error ? error.message : String(error)}`);
       }
-      const f = await check(t, s.people?.(t) ?? []);
+      const f = await check(t, s.people?.(t) ?? []).catch((error: unknown): Findings => ({
+        ...{ lost: 0, corrupt: 0, divergent: 0, tempFiles: 0, other: 1 },
+        notes: [`the checker failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`],
+      }));
       row.lost += f.lost + t.found.lost;
       row.corrupt += f.corrupt + t.found.corrupt;
       row.divergent += f.divergent + t.found.divergent;

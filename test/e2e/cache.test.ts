@@ -502,6 +502,7 @@ describe.concurrent('strata config', () => {
       ['cache.dir', null],
       ['cache.maxSize', null],
       ['concurrency', null],
+      ['timeout', null],
     ]);
     const team = join(fresh(), 'team');
     expect(await strataJson(['config', 'set', 'cache.dir', team], o)).toMatchObject({ key: 'cache.dir', value: team });
@@ -509,17 +510,20 @@ describe.concurrent('strata config', () => {
       value: String(1.5 * 1024 ** 3),
     });
     expect(await strataJson(['config', 'set', 'concurrency', '8'], o)).toMatchObject({ value: '8' });
+    expect(await strataJson(['config', 'set', 'timeout', '2m'], o)).toMatchObject({ value: '120000' });
     expect(await strataJson(['config', 'get', 'cache.dir'], o)).toMatchObject({ key: 'cache.dir', value: team });
     expect((await strata(['config', 'get', 'cache.maxSize'], o)).stdout).toBe(`${1.5 * 1024 ** 3}\n`);
     expect((await list()).map((e) => [e.key, e.value])).toEqual([
       ['cache.dir', team],
       ['cache.maxSize', String(1.5 * 1024 ** 3)],
       ['concurrency', '8'],
+      ['timeout', '120000'],
     ]);
     expect(JSON.parse(readFileSync(join(o.home, 'config.json'), 'utf8'))).toEqual({
       'cache.dir': team,
       'cache.maxSize': String(1.5 * 1024 ** 3),
       concurrency: '8',
+      timeout: '120000',
     });
     expect(await strataJson(['config', 'set', 'concurrency', '--unset'], o)).toMatchObject({ value: null });
     await expectFailure(['config', 'get', 'concurrency'], o, 3);
@@ -557,6 +561,8 @@ describe.concurrent('strata config', () => {
       ['config', 'set', 'cache.maxSize', '-5GiB'],
       ['config', 'set', 'concurrency', '0'],
       ['config', 'set', 'concurrency', 'many'],
+      ['config', 'set', 'timeout', '0s'],
+      ['config', 'set', 'timeout', 'soon'],
       ['config', 'set', 'cache.dir', ''],
       ['config', 'set', 'cache.dir'],
       ['config', 'set', 'no.such.key', '1'],

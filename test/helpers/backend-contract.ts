@@ -9,7 +9,7 @@ import { IntegrityError } from '../../src/core/errors.js';
 import { readAll, type StorageBackend } from '../../src/storage/backend.js';
 import { blobKey } from '../../src/storage/keys.js';
 import { readBlob, type RangedReads } from '../../src/transfer/read-blob.js';
-import { sha256Hex } from '../../src/transfer/hash.js';
+import { sha256Hex } from '../../src/core/hash.js';
 
 export interface BackendUnderTest {
   backend: StorageBackend;

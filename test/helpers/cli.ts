@@ -37,7 +37,8 @@ export function strata(args: string[], options: CliOptions): Promise<CliResult> 
 
 /** strata(), with the child's pid: for tests that stop, continue or kill it while it runs. */
 export function startStrata(args: string[], options: CliOptions): { pid: number; result: Promise<CliResult> } {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  // STRATA_TEST_BIN: a copy of the built CLI that a long run (npm run chaos) takes at its start.
+  const child = spawn(process.execPath, [process.env.STRATA_TEST_BIN || BIN, ...args], {
     cwd: options.cwd,
     env: { ...userEnv(), STRATA_HOME: options.home, ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -40,6 +40,20 @@ async function setup(label: string): Promise<{ o: CliOptions; bucket: TestBucket
   return { o, bucket, ref: (await openVersion(o, 'demo')).ref };
 }
 
+/**
+ * The blobs in the bucket once it has settled: PUTs sent whole before a kill may still land on
+ * the server after the client is gone.
+ */
+async function settledBlobs(bucket: TestBucket): Promise<Map<string, [number, string, number]>> {
+  let last = await bucketBlobs(bucket);
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 500));
+    const now = await bucketBlobs(bucket);
+    if (now.size === last.size) return now;
+    last = now;
+  }
+}
+
 /** sha256 → [size, ETag, LastModified] of every blob in the bucket. */
 async function bucketBlobs(bucket: TestBucket): Promise<Map<string, [number, string, number]>> {
   const out = new Map<string, [number, string, number]>();
@@ -136,7 +150,7 @@ describe.skipIf(!s3).concurrent('an interrupted put resumes (S3 on Ceph RGW)', (
       const reference = uninterrupted(src, fresh(), context);
 
       await killedPut(o, ref, src, fault);
-      const before = await bucketBlobs(bucket);
+      const before = await settledBlobs(bucket);
       const listed = await checkConsistentAfterKill(o, ref, tree, before);
       expect(listed.length).toBeGreaterThan(0);
       expect(listed.length).toBeLessThan(FILES);
@@ -162,7 +176,7 @@ describe.skipIf(!s3).concurrent('an interrupted put resumes (S3 on Ceph RGW)', (
       // Killed with parts sent and the upload not completed: it is still open in the bucket.
       const open = await bucket.uploads();
       expect(open.map((u) => u.Key)).toEqual([`blobs/sha256/${big.sha256.slice(0, 2)}/${big.sha256}`]);
-      const before = await bucketBlobs(bucket);
+      const before = await settledBlobs(bucket);
       expect(before.has(big.sha256)).toBe(false);
       await checkConsistentAfterKill(o, ref, tree, before);
 
