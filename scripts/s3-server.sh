@@ -140,6 +140,11 @@ rgw frontends = beast endpoint=127.0.0.1:$rgw_port
 rgw data = $BASE/rgw/\$cluster-\$id
 rgw dns name = 127.0.0.1
 rgw thread pool size = 128
+# Deleted objects' data goes within seconds, not two hours later (RGW's default): memstore is RAM,
+# and the tests, the bench and the chaos run delete every bucket they make.
+rgw gc obj min wait = 0
+rgw gc processor period = 10
+rgw gc processor max time = 10
 EOF
   log "base $BASE, mon port $mon_port, rgw port $rgw_port"
 

@@ -1,13 +1,14 @@
 // vitest globalSetup: one real S3 server (Ceph RGW) for the whole run, read in tests with inject('s3').
 //
-//   STRATA_TEST_S3=off                       no server; inject('s3') is null and S3 tests skip (ignored when CI=true)
+//   STRATA_TEST_S3=off                       no server; inject('s3') is null and S3 tests skip (ignored under CI)
 //   STRATA_TEST_S3_ENDPOINT, _ACCESS_KEY,    use this already running server instead of starting one
 //   STRATA_TEST_S3_SECRET_KEY (+ _REGION)
-//   CI=true                                  a server that cannot start fails the run instead of skipping
+//   CI (any non-empty value)                 a server that cannot start fails the run instead of skipping
 // The type import brings 'vitest' itself into the program: without it the augmentation below fails (TS2664).
 import type { ProvidedContext } from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { startS3Server, stopS3Server, type S3ServerInfo } from './helpers/s3-server.js';
+import { inCI } from './helpers/ci.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -32,7 +33,7 @@ function existingServer(): S3ServerInfo | undefined {
 }
 
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
-  const ci = process.env.CI === 'true';
+  const ci = inCI();
 
   if (process.env.STRATA_TEST_S3 === 'off' && !ci) {
     provideS3(project, null);

@@ -75,3 +75,27 @@ export class PreconditionFailedError extends StrataError {
     super(`${key} was changed by someone else`, 'EPRECONDITION', ExitCode.conflict);
   }
 }
+
+const ON_THIS_MACHINE: Record<string, [code: string, say: (where: string) => string]> = {
+  ENOSPC: ['ENOSPC', (w) => `no space left on the device holding ${w}; free some and run the same command again`],
+  EDQUOT: ['ENOSPC', (w) => `disk quota exceeded writing ${w}; free some and run the same command again`],
+  EACCES: ['EACCES', (w) => `permission denied: ${w}`],
+  EPERM: ['EACCES', (w) => `operation not permitted: ${w}`],
+  EROFS: ['EROFS', (w) => `read-only filesystem: ${w}`],
+  EMFILE: ['EMFILE', () => 'too many open files: raise the limit (ulimit -n) or lower --concurrency'],
+  ENFILE: ['EMFILE', () => 'too many open files on this machine: close some, or lower --concurrency'],
+  EIO: ['EIO', (w) => `input/output error on ${w} (a failing disk or network filesystem?)`],
+  ENAMETOOLONG: ['ENAMETOOLONG', (w) => `a name is too long for the filesystem: ${w}`],
+};
+
+/**
+ * A failure of this machine (a full disk, a permission, a read-only or failing filesystem) as the
+ * environment class, naming the path; undefined for anything else.
+ */
+export function environmentFailure(error: unknown): EnvironmentError | undefined {
+  const e = error as NodeJS.ErrnoException & { dest?: string };
+  const known = typeof e?.code === 'string' ? ON_THIS_MACHINE[e.code] : undefined;
+  if (!known) return undefined;
+  const where = e.path ? `${e.path}${e.dest ? ` → ${e.dest}` : ''}` : (e.syscall ?? 'a file');
+  return new EnvironmentError(known[1](where), known[0], { cause: error });
+}

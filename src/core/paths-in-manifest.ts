@@ -5,6 +5,9 @@ import { UsageError } from './errors.js';
  * segments, no empty segments, no NUL or backslash. Anything else could escape the directory a
  * version is materialized into, so it is refused wherever a path enters the system.
  */
+/** The longest file name, in bytes, that ext4, XFS, Btrfs, ZFS and APFS take. */
+export const NAME_MAX = 255;
+
 export function checkManifestPath(path: string): string | undefined {
   if (path.length === 0) return 'empty path';
   if (path.length > 4096) return 'path longer than 4096 characters';
@@ -14,6 +17,10 @@ export function checkManifestPath(path: string): string | undefined {
   for (const segment of path.split('/')) {
     if (segment === '') return 'empty path segment';
     if (segment === '.' || segment === '..') return `"${segment}" segment`;
+    // Linux filesystems (and most others) take at most 255 bytes a name: longer could never be got.
+    if (segment.length > NAME_MAX / 4 && Buffer.byteLength(segment) > NAME_MAX) {
+      return `a name longer than ${NAME_MAX} bytes (${Buffer.byteLength(segment)}), which no common filesystem can hold`;
+    }
   }
   return undefined;
 }

@@ -52,6 +52,9 @@ function checkName(kind: string, name: string): void {
   if (!NAME.test(name) || name.length > MAX_NAME) {
     throw new UsageError(`invalid ${kind} "${name}": use 1–${MAX_NAME} letters, digits, ".", "_" or "-"`, 'ENAME');
   }
+  // They name directories and objects (datasets/<id>/tags/<tag>.json), where these mean something else.
+  if (name === '.' || name === '..')
+    throw new UsageError(`invalid ${kind} "${name}": "." and ".." are reserved`, 'ENAME');
 }
 
 export function validateDatasetName(name: string): void {

@@ -1,6 +1,6 @@
 import { lstatSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { IntegrityError, UsageError } from './errors.js';
+import { EnvironmentError, IntegrityError, UsageError } from './errors.js';
 import { sweepAbandonedTemps, TARGET_TEMP_PREFIX } from './temp-name.js';
 
 /**
@@ -43,8 +43,8 @@ export class SafeDirs {
 }
 
 /**
- * mkdir, where a directory that cannot be made is the user's to fix: a clear usage error. Says
- * whether it made the directory (false: it was there).
+ * mkdir, where a directory that cannot be made is this machine's to fix: one line of the
+ * environment class. Says whether it made the directory (false: it was there).
  */
 function makeDir(dir: string, recursive: boolean): boolean {
   try {
@@ -53,9 +53,9 @@ function makeDir(dir: string, recursive: boolean): boolean {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') return false;
     if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-      throw new UsageError(
+      throw new EnvironmentError(
         `cannot create ${dir}: ${code === 'EROFS' ? 'read-only filesystem' : 'permission denied'}`,
-        'ETARGET',
+        code === 'EROFS' ? 'EROFS' : 'EACCES',
       );
     }
     throw error;

@@ -22,6 +22,7 @@ export interface PutInput {
   /** an http(s) URL to store instead of (or beside) local paths; with extract, an archive's files */
   sourceUrl?: string;
   extract?: boolean;
+  maxExpansion?: number;
   targetPath?: string;
   followSymlinks?: boolean;
   concurrency?: number;
@@ -40,6 +41,7 @@ export async function putIntoVersion(ctx: AppContext, input: PutInput): Promise<
   const spooled = await spoolUrl({
     url: input.sourceUrl,
     extract: input.extract ?? false,
+    maxExpansion: input.maxExpansion,
     target: normalizeVersionPath(input.targetPath ?? '/'),
     spoolDir,
     signal: input.signal,

@@ -56,6 +56,14 @@ const BACKOFF_CAP_MS = 5_000;
 /** Throttling lowers the limit; this long without it, the limit grows by one. */
 const RECOVER_MS = 1_000;
 
+/** How many attempts a request that failed made (1: it was never retried). */
+export const attemptsOf = (error: unknown): number => (error as { attempts?: number } | undefined)?.attempts ?? 1;
+
+const attempted = (error: unknown, n: number): unknown => {
+  if (typeof error === 'object' && error !== null) Object.assign(error, { attempts: n });
+  return error;
+};
+
 export class Endpoint {
   private lastSuccess = performance.now();
   private limit = Number.POSITIVE_INFINITY;
@@ -89,7 +97,7 @@ export class Endpoint {
         this.release();
       }
       const verdict = judge(failure);
-      if (verdict === 'fail' || signal?.aborted) throw failure;
+      if (verdict === 'fail' || signal?.aborted) throw attempted(failure, n);
       if (verdict === 'throttled') this.throttled();
       const waited = performance.now() - this.lastSuccess;
       if (waited >= this.policy.giveUpMs) throw new GaveUp(failure, waited);

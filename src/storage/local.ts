@@ -17,7 +17,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isLocalFile, type ObjectInfo, type PutBody, type PutOptions, type StorageBackend } from './backend.js';
-import { NotFoundError, PreconditionFailedError, StorageError } from '../core/errors.js';
+import { environmentFailure, NotFoundError, PreconditionFailedError, StorageError } from '../core/errors.js';
 import { sweepAbandonedTemps, tempName } from '../core/temp-name.js';
 import { formatToken, isAlive, thisProcess } from '../core/process-token.js';
 
@@ -182,5 +182,8 @@ function wrap(error: unknown, doing: string): Error {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return new NotFoundError(`no such object while ${doing}`, 'ENOKEY');
   if (code === 'ABORT_ERR') return error as Error;
+  // A full disk, a permission, a read-only filesystem: this machine's, said as such.
+  const local = environmentFailure(error);
+  if (local) return local;
   return new StorageError(`local storage failed ${doing}: ${(error as Error).message}`, { cause: error });
 }

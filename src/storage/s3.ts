@@ -13,7 +13,14 @@ import { createHash } from 'node:crypto';
 import { s3Failure } from './s3-errors.js';
 import { LeanS3 } from './s3-lean.js';
 import { sha256Hex } from '../core/hash.js';
-import { DEFAULT_GIVE_UP_MS, DEFAULT_IDLE_MS, Endpoint, retryableNetworkError, type Verdict } from './endpoint.js';
+import {
+  attemptsOf,
+  DEFAULT_GIVE_UP_MS,
+  DEFAULT_IDLE_MS,
+  Endpoint,
+  retryableNetworkError,
+  type Verdict,
+} from './endpoint.js';
 import {
   abortStaleUploads,
   fileParts,
@@ -152,10 +159,10 @@ export class S3Backend implements StorageBackend {
       out.body.resume();
       return { etag: unquote(String(out.headers.etag ?? '')) };
     } catch (error) {
-      if (!(options.ifNoneMatch || options.ifMatch) || (error as LeanError).$metadata?.httpStatusCode !== 412)
-        throw error;
-      // A retried conditional write fails on its own earlier attempt, stored but unanswered (a
-      // dropped connection): the object holding exactly these bytes (ETag = MD5) is that write.
+      const lost = (error as LeanError).$metadata?.httpStatusCode === 412 && attemptsOf(error) > 1;
+      if (!(options.ifNoneMatch || options.ifMatch) || !lost) throw error;
+      // A conditional write retried after a dropped connection can fail on its own earlier
+      // attempt, stored but unanswered: the object holding exactly these bytes (ETag = MD5) is it.
       const now = await this.head(key);
       const md5 = createHash('md5').update(bytes).digest('hex');
       if (now?.etag === md5) return { etag: now.etag };

@@ -1,11 +1,12 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rm } from 'node:fs/promises';
+import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { Parser, type ReadEntry } from 'tar';
 import { IntegrityError, StrataError, UsageError } from '../core/errors.js';
 import { checkManifestPath } from '../core/paths-in-manifest.js';
 import type { SourceFile } from './walk.js';
 import { readZip } from './archive-zip.js';
+import { DEFAULT_MAX_EXPANSION, ExpansionLimit } from './archive-limits.js';
 
 export type ArchiveKind = 'tar' | 'tar.gz' | 'zip';
 
@@ -36,6 +37,8 @@ export interface ExtractOptions {
   target: string;
   /** names the archive in messages (a URL without credentials) */
   source: string;
+  /** refuse an archive that unpacks to more than this many times its size (archive-limits.ts) */
+  maxExpansion?: number;
   signal?: AbortSignal;
   warn(message: string): void;
 }
@@ -47,7 +50,9 @@ export interface ExtractOptions {
  */
 export async function extractArchive(options: ExtractOptions): Promise<SourceFile[]> {
   await mkdir(options.into, { recursive: true });
-  const collector = new Collector(options);
+  const { size } = await stat(options.file);
+  const limit = new ExpansionLimit(size, options.maxExpansion ?? DEFAULT_MAX_EXPANSION, options.source);
+  const collector = new Collector(options, limit);
   const visit: Visit = (entry, body) => collector.accept(entry, body);
   try {
     if (options.kind === 'zip') await readZip(options.file, visit);
@@ -80,7 +85,10 @@ class Collector {
   private readonly dirs = new Set<string>();
   private next = 0;
 
-  constructor(private readonly options: ExtractOptions) {}
+  constructor(
+    private readonly options: ExtractOptions,
+    private readonly limit: ExpansionLimit,
+  ) {}
 
   async accept(entry: ArchiveEntry, body: AsyncIterable<Buffer> | undefined): Promise<void> {
     this.options.signal?.throwIfAborted();
@@ -104,7 +112,7 @@ class Collector {
       this.options.warn(`skipping ${path} in ${this.options.source}: ${entry.typeName ?? 'not a regular file'}`);
     } else if (entry.kind === 'file' && body) {
       const absPath = posix.join(this.options.into, String(this.next++));
-      const size = await writeBody(absPath, body);
+      const size = await writeBody(absPath, body, this.limit);
       await this.store({
         absPath,
         path: this.fullPath(path),
@@ -183,12 +191,13 @@ class Collector {
   }
 }
 
-async function writeBody(absPath: string, body: AsyncIterable<Buffer>): Promise<number> {
+async function writeBody(absPath: string, body: AsyncIterable<Buffer>, limit: ExpansionLimit): Promise<number> {
   // 0o600 on disk whatever the archive says (its mode goes into the manifest): put must read it
   const handle = await open(absPath, 'wx', 0o600);
   let size = 0;
   try {
     for await (const chunk of body) {
+      limit.add(chunk.length);
       await handle.write(chunk);
       size += chunk.length;
     }
@@ -246,7 +255,13 @@ function readTar(file: string, visit: Visit): Promise<void> {
         .catch(fail)
         .finally(() => entry.resume()); // whatever was not read is skipped
     };
-    const parser = new Parser({ strict: true, onReadEntry: (entry) => enqueue(entry, true) });
+    // No ratio check of node-tar's own (1000 by default, over the bytes read so far): the
+    // expansion limit (archive-limits.ts) is one rule for tar and zip alike.
+    const parser = new Parser({
+      strict: true,
+      maxDecompressionRatio: Number.POSITIVE_INFINITY,
+      onReadEntry: (entry) => enqueue(entry, true),
+    });
     // types node-tar does not know (sparse files, ACLs…): still checked, then skipped
     parser.on('ignoredEntry', (entry: ReadEntry) => {
       if (!entry.meta) enqueue(entry, false);

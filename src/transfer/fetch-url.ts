@@ -20,6 +20,8 @@ export interface SpoolUrlInput {
   url: string;
   /** unpack a .tar, .tar.gz/.tgz or .zip (recognized by its bytes) instead of storing it as one file */
   extract: boolean;
+  /** with extract: refuse an archive that unpacks to more than this many times its size */
+  maxExpansion?: number;
   /** manifest path prefix, '' for the root */
   target: string;
   /** the parent directory of the spool directory this call creates */
@@ -62,6 +64,7 @@ export async function spoolUrl(input: SpoolUrlInput): Promise<SpooledSource> {
       into: join(dir, 'files'),
       target: input.target,
       source: shown,
+      maxExpansion: input.maxExpansion,
       signal: input.signal,
       warn: input.warn,
     });

@@ -138,11 +138,18 @@ function* walkDir(
 ): Generator<Found> {
   const entries: Dirent[] = readdirSync(dir, { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const unreadable = namesNotUtf8(dir, entries);
   // Concatenation: `dir` is clean already and a name is one component (path.join's normalizing
   // was ~10 ms of a 10,000-file walk, which runs twice).
   const dirSlash = dir.endsWith('/') ? dir : `${dir}/`;
   for (const entry of entries) {
     const absPath = dirSlash + entry.name;
+    if (unreadable?.has(entry.name)) {
+      warn(
+        `skipping ${JSON.stringify(absPath)}: its name is not valid UTF-8 (manifests hold UTF-8 paths); rename it to store it`,
+      );
+      continue;
+    }
     const path = join2(prefix, entry.name);
     // The prefix is a clean path already: the name alone decides (the whole path says why).
     if (checkManifestPath(entry.name) !== undefined || path.length > 4096) assertManifestPath(path);
@@ -172,6 +179,21 @@ function* walkDir(
       warn(`skipping ${absPath}: not a regular file`);
     }
   }
+}
+
+/**
+ * The entries whose names are not valid UTF-8: Node decodes them with U+FFFD in place of the bad
+ * bytes, and the decoded name opens nothing. Only a directory with such a character in a name is
+ * read again as bytes, to tell a bad name from a name that holds U+FFFD itself.
+ */
+function namesNotUtf8(dir: string, entries: Dirent[]): Set<string> | undefined {
+  if (!entries.some((e) => e.name.includes('\uFFFD'))) return undefined;
+  const bad = new Set<string>();
+  for (const raw of readdirSync(dir, { encoding: 'buffer' })) {
+    const name = raw.toString('utf8');
+    if (!Buffer.from(name, 'utf8').equals(raw)) bad.add(name);
+  }
+  return bad;
 }
 
 function toSource(absPath: string, path: string, info: Stats): SourceFile {

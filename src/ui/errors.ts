@@ -1,4 +1,4 @@
-import { ExitCode, StrataError } from '../core/errors.js';
+import { environmentFailure, ExitCode, StrataError } from '../core/errors.js';
 
 export interface ErrorReport {
   code: string;
@@ -26,6 +26,8 @@ export function reportError(error: unknown): ErrorReport {
   if (error instanceof StrataError) {
     return { code: error.code, message: firstLine(error.message), exitCode: error.exitCode };
   }
+  const local = environmentFailure(error);
+  if (local) return reportError(local);
   const e = error as { name?: string; code?: string; message?: string; oclif?: { exit?: number } };
   if (e?.name === 'AbortError' || e?.code === 'ABORT_ERR') {
     // Ctrl-C arrives as the command's own abort reason (see the base command); any other abort

@@ -28,13 +28,14 @@ import { committedVersion, createDataset, listFilesJson, writeFiles, type Versio
 import { statFiles } from '../helpers/snapshot.js';
 import { tempDirs } from '../helpers/temp.js';
 import { makeTree, randomBytesFrom, readTree, rng } from '../helpers/tree.js';
+import { inCI } from '../helpers/ci.js';
 
 const fresh = tempDirs('strata-cache-');
 
 beforeAll(assertBuilt);
 
 /** Root-only tests run as root, and must not skip silently in CI (where they then fail loudly). */
-const needsRoot = process.getuid?.() === 0 || process.env.CI === 'true';
+const needsRoot = process.getuid?.() === 0 || inCI();
 /** Debian's unprivileged user and group. */
 const NOBODY = 65534;
 const NOGROUP = 65534;
@@ -200,14 +201,16 @@ describe.concurrent('materializing through the cache', () => {
       chmodSync(join(o.home, 'storage'), 0o000);
       const before = await stats(o, '--cache-dir', shared);
 
-      // Control: with an empty cache of its own, the second user cannot get the version at all.
+      // Control: with an empty cache of its own, the second user cannot get the version at all:
+      // the provider's directory is this machine's, and it may not read it (the environment class).
       const cold = await strataAs(
         NOBODY,
         NOGROUP,
         getArgs(v.ref, join(base, 'cold'), ['--cache-dir', emptyCache]),
         home2,
       );
-      expect(cold.code, cold.stderr).toBe(6);
+      expect(cold.code, cold.stderr).toBe(8);
+      expect(cold.stderr).toMatch(/^Error: permission denied: /);
 
       const warm = await strataAs(NOBODY, NOGROUP, [...getArgs(v.ref, out2, ['--cache-dir', shared]), '--json'], home2);
       expect({ code: warm.code, stderr: warm.stderr }).toEqual({ code: 0, stderr: '' });
@@ -229,14 +232,14 @@ describe.concurrent('materializing through the cache', () => {
       expect(JSON.parse(hard.stdout)).toMatchObject({ hits: blobs, misses: 0, link: 'copy' });
       expect(readTree(out3).map((f) => [f.path, f.sha256])).toEqual(readTree(src).map((f) => [f.path, f.sha256]));
       expect(readdirSync(join(shared, 'leases'))).toEqual([]);
-      // A target the second user may not create: one line, the usage class, nothing written.
+      // A target the second user may not create: one line, the environment class, nothing written.
       const forbidden = await strataAs(
         NOBODY,
         NOGROUP,
         getArgs(v.ref, join(base, 'forbidden'), ['--cache-dir', shared]),
         home2,
       );
-      expect({ code: forbidden.code, stdout: forbidden.stdout }).toEqual({ code: 2, stdout: '' });
+      expect({ code: forbidden.code, stdout: forbidden.stdout }).toEqual({ code: 8, stdout: '' });
       expect(forbidden.stderr).toBe(`Error: cannot create ${join(base, 'forbidden')}: permission denied\n`);
       expect(existsSync(join(base, 'forbidden'))).toBe(false);
       expect(readdirSync(join(shared, 'leases'))).toEqual([]);
@@ -441,7 +444,7 @@ describe.concurrent('materializing through the cache', () => {
     // /dev/shm (tmpfs) and the temp directory are two filesystems on these machines; CI must not skip.
     const other = '/dev/shm';
     const twoFilesystems = existsSync(other) && statSync(other).dev !== statSync(fresh()).dev;
-    if (!twoFilesystems && process.env.CI !== 'true') return;
+    if (!twoFilesystems && !inCI()) return;
     expect(twoFilesystems, `${other} and the temp directory are one filesystem`).toBe(true);
     const o = { home: fresh() };
     const { v, src } = await version(o, 12, 9);

@@ -7,13 +7,14 @@ import { committedVersion, createDataset, writeFiles } from '../helpers/fixtures
 import { parseJson, type JobResultJson, type RunDetailsJson } from '../helpers/jobs.js';
 import { tempDirs } from '../helpers/temp.js';
 import { readTree } from '../helpers/tree.js';
+import { inCI } from '../helpers/ci.js';
 
 const fresh = tempDirs('strata-jobs-iso-');
 
 beforeAll(assertBuilt);
 
 /** Namespace isolation needs root; under CI these tests must run (and fail if they cannot), never skip. */
-const asRoot = process.getuid?.() === 0 || process.env.CI === 'true';
+const asRoot = process.getuid?.() === 0 || inCI();
 
 interface Home {
   o: CliOptions;

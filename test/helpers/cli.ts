@@ -17,6 +17,9 @@ export interface CliOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   input?: string;
+  /** run as this user and group (the test runs as root) */
+  uid?: number;
+  gid?: number;
 }
 
 /**
@@ -42,6 +45,8 @@ export function startStrata(args: string[], options: CliOptions): { pid: number;
     cwd: options.cwd,
     env: { ...userEnv(), STRATA_HOME: options.home, ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
+    uid: options.uid,
+    gid: options.gid,
   });
   const result = new Promise<CliResult>((done, fail) => {
     let stdout = '';

@@ -1,6 +1,6 @@
-import { crc32 } from 'node:zlib';
+import { crc32, deflateRawSync } from 'node:zlib';
 
-/** A tiny zip writer (stored entries, no compression), for archives no zip tool would make. */
+/** A tiny zip writer (stored entries, or deflated ones), for archives no zip tool would make. */
 export interface ZipEntry {
   /** written as given: "../evil.txt" and "/abs" included */
   name: string;
@@ -11,6 +11,8 @@ export interface ZipEntry {
   symlink?: string;
   /** default 2024-01-01T00:00:00Z; kept to the second in an Info-ZIP "UT" extra field */
   mtime?: Date;
+  /** compressed (method 8) rather than stored */
+  deflate?: boolean;
 }
 
 const S_IFREG = 0o100000;
@@ -44,31 +46,33 @@ export function zip(entries: readonly ZipEntry[]): Buffer {
     extra.writeUInt8(1, 4);
     extra.writeInt32LE(Math.floor(mtime.getTime() / 1000), 5);
     const crc = crc32(data);
+    const method = entry.deflate ? 8 : 0;
+    const stored = entry.deflate ? deflateRawSync(data) : data;
 
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(10, 4); // version needed
     local.writeUInt16LE(0x0800, 6); // UTF-8 names
-    local.writeUInt16LE(0, 8); // stored
+    local.writeUInt16LE(method, 8);
     local.writeUInt16LE(dos.time, 10);
     local.writeUInt16LE(dos.date, 12);
     local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(stored.length, 18);
     local.writeUInt32LE(data.length, 22);
     local.writeUInt16LE(name.length, 26);
     local.writeUInt16LE(extra.length, 28);
-    locals.push(local, name, extra, data);
+    locals.push(local, name, extra, stored);
 
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
     central.writeUInt16LE(MADE_BY_UNIX, 4);
     central.writeUInt16LE(10, 6);
     central.writeUInt16LE(0x0800, 8);
-    central.writeUInt16LE(0, 10);
+    central.writeUInt16LE(method, 10);
     central.writeUInt16LE(dos.time, 12);
     central.writeUInt16LE(dos.date, 14);
     central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(data.length, 20);
+    central.writeUInt32LE(stored.length, 20);
     central.writeUInt32LE(data.length, 24);
     central.writeUInt16LE(name.length, 28);
     central.writeUInt16LE(extra.length, 30);
@@ -79,7 +83,7 @@ export function zip(entries: readonly ZipEntry[]): Buffer {
     central.writeUInt32LE(offset, 42);
     centrals.push(central, name, extra);
 
-    offset += local.length + name.length + extra.length + data.length;
+    offset += local.length + name.length + extra.length + stored.length;
   }
   const directory = Buffer.concat(centrals);
   const end = Buffer.alloc(22);

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PreconditionFailedError, StorageError } from '../../src/core/errors.js';
 import type { S3ProviderConfig } from '../../src/core/model.js';
 import { readAll } from '../../src/storage/backend.js';
+import { supportsConditionalWrites } from '../../src/storage/probe.js';
 import { S3Backend } from '../../src/storage/s3.js';
 import { backendContract } from '../helpers/backend-contract.js';
 import { silentServer, TestBucket } from '../helpers/s3-bucket.js';
@@ -181,6 +182,19 @@ describe.skipIf(!s3)('S3Backend on Ceph RGW', () => {
         await expect(second).rejects.toBeInstanceOf(PreconditionFailedError);
         await expect(second).rejects.toMatchObject({ code: 'EPRECONDITION', exitCode: 4 });
         expect((await readAll(await backend.get('cond/manifest.json'))).toString()).toBe('first');
+      } finally {
+        backend.close();
+      }
+    });
+
+    it('IfNoneMatch with the same bytes twice: the second is PreconditionFailedError too, and the probe finds RGW honours conditions', async () => {
+      const backend = new S3Backend(config(bucket.name));
+      try {
+        await backend.put('cond/same.json', Buffer.from('same'), { ifNoneMatch: true });
+        await expect(backend.put('cond/same.json', Buffer.from('same'), { ifNoneMatch: true })).rejects.toBeInstanceOf(
+          PreconditionFailedError,
+        );
+        expect(await supportsConditionalWrites(backend)).toBe(true);
       } finally {
         backend.close();
       }

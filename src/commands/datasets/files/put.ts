@@ -1,4 +1,5 @@
 import * as Flags from '@oclif/core/flags';
+import { DEFAULT_EXPANSION_FLOOR_MIB, DEFAULT_MAX_EXPANSION } from '../../../transfer/archive-limits.js';
 import { StrataCommand } from '../../../ui/base-command.js';
 import { singularAliases } from '../../../ui/aliases.js';
 import { putFlags } from '../../../ui/put-flags.js';
@@ -28,6 +29,11 @@ export default class FilesPut extends StrataCommand<PutResult> {
         'with --source-url: unpack a .tar, .tar.gz or .zip into the version (entries escaping the target are refused)',
       dependsOn: ['source-url'],
     }),
+    'max-expansion': Flags.integer({
+      description: `with --extract: refuse an archive that unpacks to more than this many times its size, as a decompression bomb does (default ${DEFAULT_MAX_EXPANSION}; up to ${DEFAULT_EXPANSION_FLOOR_MIB} MiB any archive may unpack)`,
+      min: 1,
+      dependsOn: ['extract'],
+    }),
   };
 
   protected async execute(): Promise<PutResult> {
@@ -39,6 +45,7 @@ export default class FilesPut extends StrataCommand<PutResult> {
       sourcePaths: flags['source-path'] ?? [],
       sourceUrl: flags['source-url'],
       extract: flags.extract,
+      maxExpansion: flags['max-expansion'],
       targetPath: flags['target-path'],
       followSymlinks: flags['follow-symlinks'],
       concurrency: flags.concurrency,
