@@ -3,18 +3,20 @@
 #   s3-server.sh install          install the Debian packages if missing
 #   s3-server.sh start BASE_DIR   start mon, mgr, osd (memstore) and radosgw; print one JSON line
 #   s3-server.sh stop BASE_DIR    kill the daemons whose pid files are in BASE_DIR, remove BASE_DIR
+#   s3-server.sh restart-rgw BASE_DIR   kill radosgw (SIGKILL) and start it again; returns once it answers
 # Facts behind the settings: /work/shared/S3-TEST-SERVER.md. Progress goes to stderr, logs to BASE_DIR/log.
 set -Eeuo pipefail
 
-PACKAGES=(ceph-mon ceph-osd ceph-mgr radosgw)
+# faketime is not the server's: the S3 suites run a client with a skewed clock through it.
+PACKAGES=(ceph-mon ceph-osd ceph-mgr radosgw faketime)
 TOTAL_WAIT=${S3_SERVER_TIMEOUT_SECONDS:-90}
 MEMSTORE_BYTES=${S3_SERVER_MEMSTORE_BYTES:-4294967296}
 
 log() { echo "s3-server: $*" >&2; }
 
-usage() { echo "usage: $0 install | start BASE_DIR | stop BASE_DIR" >&2; exit 2; }
+usage() { echo "usage: $0 install | start BASE_DIR | stop BASE_DIR | restart-rgw BASE_DIR" >&2; exit 2; }
 
-have_all() { local b; for b in radosgw ceph-mon ceph-osd ceph-mgr; do command -v "$b" >/dev/null || return 1; done; }
+have_all() { local b; for b in radosgw ceph-mon ceph-osd ceph-mgr faketime; do command -v "$b" >/dev/null || return 1; done; }
 
 install() {
   have_all && return 0
@@ -227,8 +229,28 @@ fail() {
   exit 1
 }
 
+# A radosgw restart, as an operator's (or a crash and a supervisor's) would be: the objects stay
+# (they live in the OSD), the endpoint refuses connections until the new radosgw answers.
+restart_rgw() {
+  BASE=$(realpath -m "$1")
+  CONF=$BASE/ceph.conf
+  [ -f "$CONF" ] || { echo "s3-server: $BASE holds no cluster" >&2; exit 1; }
+  local pid port
+  pid=$(cat "$BASE/pids/rgw.pid")
+  port=$(sed -n 's/^rgw frontends = beast endpoint=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$CONF")
+  if [[ "$pid" =~ ^[0-9]+$ ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$CONF"; then
+    kill -KILL "$pid" 2>/dev/null || true
+    while running "$pid"; do sleep 0.05; done
+  fi
+  STARTED=1
+  DEADLINE=$((SECONDS + TOTAL_WAIT))
+  daemon rgw radosgw -c "$CONF" -n client.rgw.a
+  wait_for "radosgw to answer HTTP 200 on port $port" rgw rgw_ok "$port"
+}
+
 case "${1:-}" in
   install) install ;;
+  restart-rgw) [ $# -eq 2 ] || usage; exec 3>&2; restart_rgw "$2" ;;
   start) [ $# -eq 2 ] || usage; start "$2" ;;
   stop) [ $# -eq 2 ] || usage; stop "$2" ;;
   *) usage ;;

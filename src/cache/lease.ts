@@ -1,6 +1,7 @@
 import { readdir, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { failedAt } from '../core/errors.js';
 import type { CacheStore } from './store.js';
 
 /** A lease not refreshed for this long belongs to a process that died elsewhere. */
@@ -22,7 +23,9 @@ export class Lease {
     const dir = join(cache.dir, 'leases');
     await cache.ensureDir(dir);
     const path = join(dir, cache.tag);
-    await writeFile(path, [...new Set(shas)].join('\n'), { mode: 0o664 });
+    await writeFile(path, [...new Set(shas)].join('\n'), { mode: 0o664 }).catch((error: unknown) => {
+      throw failedAt(error, path);
+    });
     const timer = setInterval(() => {
       const now = new Date();
       utimes(path, now, now).catch(() => undefined);

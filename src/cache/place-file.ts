@@ -11,6 +11,8 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
+import { dirname } from 'node:path';
+import { failedAt } from '../core/errors.js';
 import { faultPoint } from '../core/faults.js';
 import { setMtimeMsSync } from '../core/mtime.js';
 import { createdWithMode, readVerifiedBlobSync } from './store.js';
@@ -63,7 +65,7 @@ export function placeFileSync(job: PlaceJob, clone: boolean): boolean {
     } catch {
       // not made, or gone
     }
-    if (!RETRY_CODES.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
+    if (!RETRY_CODES.has((error as NodeJS.ErrnoException).code ?? '')) throw failedAt(error, dirname(job.destination));
     return false;
   }
 }

@@ -2,7 +2,7 @@ import { constants, existsSync, statfsSync } from 'node:fs';
 import { chmod, copyFile, link, lstat, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { FileEntry } from '../core/model.js';
-import { IntegrityError, UsageError } from '../core/errors.js';
+import { failedAt, IntegrityError, UsageError } from '../core/errors.js';
 import { faultPoint } from '../core/faults.js';
 import { setMtimeMs } from '../core/mtime.js';
 import { SafeDirs } from '../core/safe-dirs.js';
@@ -230,6 +230,8 @@ export class Placer {
         throw error;
       });
       renamed = true;
+    } catch (error) {
+      throw failedAt(error, dirname(destination));
     } finally {
       if (!renamed) await unlink(temp).catch(() => undefined);
     }

@@ -3,7 +3,7 @@ import { appendFile, chmod, mkdir, readFile, rename, stat, unlink, writeFile } f
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { IntegrityError } from '../core/errors.js';
+import { failedAt, IntegrityError } from '../core/errors.js';
 import { faultPoint } from '../core/faults.js';
 import { sha256Hex } from '../core/hash.js';
 import { sweepAbandonedTemps, tempName } from '../core/temp-name.js';
@@ -159,6 +159,8 @@ export class CacheStore {
       await rename(temp, final);
       placed = true;
       return bytes;
+    } catch (error) {
+      throw failedAt(error, shard);
     } finally {
       if (!placed) await unlink(temp).catch(() => undefined);
     }

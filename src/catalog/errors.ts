@@ -1,4 +1,18 @@
+import { statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { EnvironmentError, type StrataError } from '../core/errors.js';
+
+/** Less room than this on the catalog's filesystem, and SQLite's write errors are a full disk. */
+const FULL_BYTES = 1024 * 1024;
+
+function diskFull(path: string): boolean {
+  try {
+    const fs = statfsSync(dirname(path));
+    return fs.bavail * fs.bsize < FULL_BYTES;
+  } catch {
+    return false;
+  }
+}
 
 /** How long a command waits for another's write transaction before saying the catalog is locked. */
 export const BUSY_TIMEOUT_MS = Number(process.env.STRATA_BUSY_TIMEOUT_MS) || 10_000;
@@ -26,8 +40,10 @@ export function catalogFailure(error: unknown, path: string): StrataError | unde
       'ECATALOGLOCKED',
     );
   }
-  if (code === 'SQLITE_FULL')
-    return say(`the disk holding the catalog ${path} is full; free space and try again`, 'ENOSPC');
+  // SQLite says "disk I/O error" when its write-ahead log cannot grow: a full disk too.
+  if (code === 'SQLITE_FULL' || (code.startsWith('SQLITE_IOERR') && diskFull(path))) {
+    return say(`the disk holding the catalog ${path} is full; free space and run the same command again`, 'ENOSPC');
+  }
   if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN') || code === 'SQLITE_PERM') {
     return say(`cannot write the catalog ${path} (${message ?? code}); check its permissions`, 'ECATALOGACCESS');
   }

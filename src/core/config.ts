@@ -17,7 +17,7 @@ export const CONFIG_KEYS = {
   },
   concurrency: { description: 'transfers in flight by default', parse: (v: string) => String(parseCount(v)) },
   timeout: {
-    description: 'give up on a storage endpoint that has not answered successfully for this long (default 90s)',
+    description: 'give up on a storage endpoint that has not answered successfully for this long (default 88s)',
     parse: (v: string) => String(parseTimeout(v)),
   },
 } as const;

@@ -99,3 +99,31 @@ export function environmentFailure(error: unknown): EnvironmentError | undefined
   const where = e.path ? `${e.path}${e.dest ? ` → ${e.dest}` : ''}` : (e.syscall ?? 'a file');
   return new EnvironmentError(known[1](where), known[0], { cause: error });
 }
+
+/** Network failures that may pass: the connection, not the request. */
+const RETRYABLE_CODES = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+]);
+
+/** Whether a network-level failure may pass (also a garbled answer: HTTP parser errors). */
+export const retryableNetworkError = (error: unknown): boolean => {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code ?? '';
+  if (RETRYABLE_CODES.has(code) || code.startsWith('HPE_') || code === 'ERR_STREAM_PREMATURE_CLOSE') return true;
+  // A body cut short: Node's http client says "aborted".
+  return (error as Error | undefined)?.message === 'aborted';
+};
+
+/** Names where a file operation failed when the error does not (a write to an open file has no path). */
+export function failedAt<E>(error: E, path: string): E {
+  const e = error as NodeJS.ErrnoException | undefined;
+  if (e instanceof Error && !(e instanceof StrataError) && typeof e.syscall === 'string' && !e.path) e.path = path;
+  return error;
+}

@@ -3,7 +3,7 @@ import type { FileEntry, Provider, Version } from '../core/model.js';
 import { ConflictError, IntegrityError, PreconditionFailedError } from '../core/errors.js';
 import { faultPoint } from '../core/faults.js';
 import { sealOfFiles } from '../catalog/seal.js';
-import { readAll, type StorageBackend } from '../storage/backend.js';
+import { readObject, type StorageBackend } from '../storage/backend.js';
 import { manifestKey } from '../storage/keys.js';
 import { encodeDoc, manifestDoc, parseManifestDoc } from '../storage/records.js';
 import { checkPresence } from './presence.js';
@@ -97,7 +97,7 @@ async function writeManifest(backend: StorageBackend, version: Version, files: F
     return committedAt;
   } catch (error) {
     if (!(error instanceof PreconditionFailedError)) throw error;
-    const existing = parseManifestDoc(key, await readAll(await backend.get(key)));
+    const existing = parseManifestDoc(key, await readObject(backend, key));
     if (JSON.stringify(existing.files) !== JSON.stringify(files)) {
       throw new ConflictError(
         `${key} already holds a different manifest; this version cannot be committed`,

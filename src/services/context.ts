@@ -33,7 +33,7 @@ export class AppContext {
     readonly paths: StrataPaths = strataPaths(),
     readonly reporter: Reporter = silentReporter,
     readonly env: NodeJS.ProcessEnv = process.env,
-    /** --timeout: give up on a storage endpoint silent this long (else config `timeout`, else 90 s) */
+    /** --timeout: give up on a storage endpoint silent this long (else config `timeout`, else 88 s) */
     readonly timeoutMs?: number,
   ) {}
 

@@ -4,7 +4,7 @@ import { IntegrityError, type StrataError } from '../core/errors.js';
 import { faultPoint } from '../core/faults.js';
 import { LATEST, parseRef } from '../core/refs.js';
 import { DATASET_ID } from '../core/ids.js';
-import { readAll, type StorageBackend } from '../storage/backend.js';
+import { readObject, type StorageBackend } from '../storage/backend.js';
 import { DATASETS_PREFIX, datasetPrefix } from '../storage/keys.js';
 import {
   parseDatasetDoc,
@@ -245,7 +245,7 @@ async function readDoc<T>(
   result: SyncResult,
 ): Promise<T | undefined> {
   try {
-    return parse(key, await readAll(await backend.get(key)));
+    return parse(key, await readObject(backend, key));
   } catch (error) {
     if (error instanceof IntegrityError) {
       result.refused.push({ key, reason: error.message.replace(`refusing ${key}: `, '') });

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { NotFoundError } from '../core/errors.js';
+import { NotFoundError, retryableNetworkError } from '../core/errors.js';
 
 export interface ObjectInfo {
   key: string;
@@ -61,10 +61,21 @@ export async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** A whole (small) object: a body that breaks off on the way is asked for again (endpoint.ts bounds it). */
+export async function readObject(backend: StorageBackend, key: string): Promise<Buffer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await readAll(await backend.get(key));
+    } catch (error) {
+      if (attempt >= 10 || !retryableNetworkError(error)) throw error;
+    }
+  }
+}
+
 /** An object's bytes, or undefined when no object has the key (or it went between a listing and now). */
 export async function readIfPresent(backend: StorageBackend, key: string): Promise<Buffer | undefined> {
   try {
-    return await readAll(await backend.get(key));
+    return await readObject(backend, key);
   } catch (error) {
     if (error instanceof NotFoundError) return undefined;
     throw error;

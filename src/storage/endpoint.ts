@@ -6,9 +6,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
  *
  * - a failure that may pass (5xx, throttling, a dropped or refused connection, no byte for
  *   `idleMs`) is retried after a jittered exponential backoff (full jitter, 0.2 s doubling to 5 s);
- * - retrying stops when no request of the backend has succeeded for `giveUpMs` (default 90 s):
- *   an endpoint down for 30 s (a server restart) is outlived, one that never answers is given up
- *   on within the bound, whatever the number of requests in flight;
+ * - retrying stops when requests of the backend have failed, and none has succeeded, for
+ *   `giveUpMs` (default 88 s, counted from the start of the first that failed): an endpoint down
+ *   for 30 s (a server restart) is outlived, and a command facing one that never answers ends
+ *   within 90 s, start-up included, whatever the number of requests in flight; a GET succeeds
+ *   when its whole body has come, so bodies that stall keep the clock running;
  * - 503 SlowDown and 429 halve how many requests the endpoint is given at once; the number grows
  *   back by one a second once it stops.
  */
@@ -17,26 +19,8 @@ export interface EndpointPolicy {
   idleMs: number;
 }
 
-export const DEFAULT_GIVE_UP_MS = 90_000;
+export const DEFAULT_GIVE_UP_MS = 88_000;
 export const DEFAULT_IDLE_MS = 30_000;
-
-const RETRYABLE_CODES = new Set([
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-]);
-
-/** Whether a network-level failure may pass (also a garbled answer: HTTP parser errors). */
-export const retryableNetworkError = (error: unknown): boolean => {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code ?? '';
-  return RETRYABLE_CODES.has(code) || code.startsWith('HPE_') || code === 'ERR_STREAM_PREMATURE_CLOSE';
-};
 
 /** What to do after a failed attempt. */
 export type Verdict = 'retry' | 'throttled' | 'fail';
@@ -65,7 +49,12 @@ const attempted = (error: unknown, n: number): unknown => {
 };
 
 export class Endpoint {
-  private lastSuccess = performance.now();
+  /**
+   * When the endpoint started failing: the start of the first attempt that failed since the last
+   * success (a body that broke off counts from the request's start). undefined while it works.
+   */
+  private failingSince: number | undefined;
+  private lastFailure: unknown;
   private limit = Number.POSITIVE_INFINITY;
   private inFlight = 0;
   private lastThrottle = 0;
@@ -77,19 +66,24 @@ export class Endpoint {
 
   /**
    * Runs `attempt` (given the time it may take) until it succeeds, `judge` says its failure is
-   * final, the signal aborts, or the endpoint is given up on (GaveUp).
+   * final, the signal aborts, or the endpoint is given up on (GaveUp: it has failed, and nothing
+   * has succeeded, for giveUpMs). With `bodyFollows`, an attempt that returns is not yet a
+   * success: the caller says how its body went (succeeded(), failed()).
    */
   async call<T>(
     attempt: (timeoutMs: number) => Promise<T>,
     judge: (error: unknown) => Verdict,
     signal?: AbortSignal,
+    bodyFollows = false,
   ): Promise<T> {
     for (let n = 1; ; n++) {
+      this.assertNotGivenUp();
       await this.acquire(signal);
+      const started = performance.now();
       let failure: unknown;
       try {
         const result = await attempt(this.attemptTimeout());
-        this.lastSuccess = performance.now();
+        if (!bodyFollows) this.succeeded();
         return result;
       } catch (error) {
         failure = error;
@@ -98,18 +92,38 @@ export class Endpoint {
       }
       const verdict = judge(failure);
       if (verdict === 'fail' || signal?.aborted) throw attempted(failure, n);
+      this.failed(started, failure);
       if (verdict === 'throttled') this.throttled();
-      const waited = performance.now() - this.lastSuccess;
-      if (waited >= this.policy.giveUpMs) throw new GaveUp(failure, waited);
+      this.assertNotGivenUp();
       const backoff = Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (n - 1));
-      await sleep(Math.min(backoff, this.policy.giveUpMs - waited), undefined, { signal });
+      await sleep(Math.min(backoff, this.left()), undefined, { signal });
     }
+  }
+
+  /** A request (or the body of one) went through: the endpoint works. */
+  succeeded(): void {
+    this.failingSince = undefined;
+  }
+
+  /** A request started at `startedAt` failed in a way that may pass (a body broke off, say). */
+  failed(startedAt: number, failure: unknown): void {
+    this.failingSince ??= startedAt;
+    this.lastFailure = failure;
+  }
+
+  private left(): number {
+    return this.failingSince === undefined
+      ? this.policy.giveUpMs
+      : this.policy.giveUpMs - (performance.now() - this.failingSince);
+  }
+
+  private assertNotGivenUp(): void {
+    if (this.left() <= 0) throw new GaveUp(this.lastFailure, performance.now() - this.failingSince!);
   }
 
   /** The idle bound, within what is left before the endpoint is given up on. */
   attemptTimeout(): number {
-    const left = this.policy.giveUpMs - (performance.now() - this.lastSuccess);
-    return Math.floor(Math.max(1_000, Math.min(this.policy.idleMs, left)));
+    return Math.floor(Math.max(1_000, Math.min(this.policy.idleMs, this.left())));
   }
 
   /** The most requests in flight since the last call. */

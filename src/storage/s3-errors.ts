@@ -26,7 +26,11 @@ const NETWORK = new Set([
 export function s3Failure(error: unknown, doing: string, bucket: string, endpoint?: string): Error {
   if (error instanceof StrataError) return error;
   if (error instanceof GaveUp) {
-    const last = s3Failure(error.last, doing, bucket, endpoint);
+    // Our own timeout aborts an attempt that got no answer: say so, not "aborted".
+    const timedOut = (error.last as { name?: string } | undefined)?.name === 'AbortError';
+    const last = timedOut
+      ? new StorageError('no answer in time', { code: 'EUNREACHABLE' })
+      : s3Failure(error.last, doing, bucket, endpoint);
     const why = last.message.replace(/; check the endpoint and the network$/, '');
     return new StorageError(
       `gave up after ${Math.round(error.waitedMs / 1000)} s with no successful answer from ${endpoint ?? 'AWS S3'} (last: ${why}); check the endpoint and the network, or allow longer with --timeout`,

@@ -2,7 +2,8 @@ import { createHash, createHmac } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
-import { retryableNetworkError, type Endpoint, type Verdict } from './endpoint.js';
+import { retryableNetworkError } from '../core/errors.js';
+import type { Endpoint, Verdict } from './endpoint.js';
 
 export interface LeanCredentials {
   accessKeyId: string;
@@ -18,6 +19,12 @@ export interface LeanTarget {
   credentials: () => Promise<LeanCredentials>;
   /** retries, timeouts and throttling, shared with the backend's other requests */
   policy: Endpoint;
+  /**
+   * Connect here (http://host:port) instead of to the address the endpoint names, keeping its
+   * Host header and paths, as curl's --connect-to does: for a test of AWS's virtual-hosted
+   * addressing against a local server (STRATA_S3_CONNECT_TO).
+   */
+  connectTo?: string;
 }
 
 export interface LeanResponse {
@@ -41,6 +48,9 @@ export class LeanS3Error extends Error {
     this.$metadata = { httpStatusCode: status };
   }
 }
+
+/** A clock this far from the server's is corrected (S3 refuses requests 15 min off). */
+const SKEW_MS = 5 * 60_000;
 
 /** Failures that may pass: the server or the network, not the request. */
 const RETRYABLE_STATUS = new Set([500, 502, 503, 504]);
@@ -71,10 +81,11 @@ export class LeanS3 {
 
   constructor(private readonly target: LeanTarget) {
     const url = new URL(target.endpoint ?? `https://${target.bucket}.s3.${target.region}.amazonaws.com`);
-    this.secure = url.protocol === 'https:';
+    const to = target.connectTo ? new URL(target.connectTo) : url;
+    this.secure = to.protocol === 'https:';
     this.host = url.host;
-    this.hostname = url.hostname.replace(/^\[|\]$/g, '');
-    this.port = url.port;
+    this.hostname = to.hostname.replace(/^\[|\]$/g, '');
+    this.port = to.port;
     const path = url.pathname.replace(/\/+$/, '');
     this.basePath = target.endpoint ? `${path}/${encodePath(target.bucket)}` : path;
     const options = { keepAlive: true, maxSockets: 256 };
@@ -100,20 +111,24 @@ export class LeanS3 {
       payloadSha256?: string;
       accept?: number[];
       signal?: AbortSignal;
+      /** the caller reads the body and tells the endpoint how that went (endpoint.ts) */
+      bodyFollows?: boolean;
     } = {},
   ): Promise<LeanResponse> {
     return this.target.policy.call(
       async (timeoutMs) => {
+        const signedWith = this.clockOffsetMs;
         const response = await this.once(method, key, options, timeoutMs);
         if (response.status >= 200 && response.status < 300) return response;
         if (options.accept?.includes(response.status)) {
           response.body.resume();
           return response;
         }
-        throw await errorOf(response, method);
+        throw Object.assign(await errorOf(response, method), { signedOffsetMs: signedWith });
       },
       (error) => this.judge(error),
       options.signal,
+      options.bodyFollows,
     );
   }
 
@@ -124,8 +139,12 @@ export class LeanS3 {
         return 'throttled';
       }
       if (RETRYABLE_STATUS.has(status)) return 'retry';
-      if (error.name === 'RequestTimeTooSkewed' && error.serverTime !== undefined) {
-        this.clockOffsetMs = error.serverTime - Date.now();
+      // A clock off by more than S3 allows (15 min): the answer's Date corrects it. A HEAD's
+      // 403 has no body to say RequestTimeTooSkewed: its Date alone tells.
+      const signed = (error as LeanS3Error & { signedOffsetMs?: number }).signedOffsetMs ?? this.clockOffsetMs;
+      const skew = error.serverTime === undefined ? 0 : error.serverTime - (Date.now() + signed);
+      if ((error.name === 'RequestTimeTooSkewed' || status === 403) && Math.abs(skew) > SKEW_MS) {
+        this.clockOffsetMs = error.serverTime! - Date.now();
         return 'retry';
       }
       return 'fail';

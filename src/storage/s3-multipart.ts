@@ -92,13 +92,16 @@ export async function multipartUpload(
   key: string,
   parts: PartSource,
   options: MultipartOptions,
-): Promise<void> {
+): Promise<{ createdBy: Date }> {
   const { signal } = options;
   const created = await lean.send('POST', key, {
     query: { uploads: '' },
     headers: options.contentType ? { 'content-type': options.contentType } : {},
     signal,
   });
+  // The server's clock when it had started this upload (its Date has whole seconds): an upload
+  // of the key initiated before is another's, or one of ours whose answer was lost and retried.
+  const createdBy = new Date(Date.parse(String(created.headers.date ?? '')) + 1000 || Date.now());
   const uploadId = xmlField(await text(created.body), 'UploadId');
   if (!uploadId) throw new LeanS3Error('InvalidResponse', 'the server started no multipart upload', created.status);
   try {
@@ -116,6 +119,7 @@ export async function multipartUpload(
     const answer = await text(done.body);
     const code = xmlField(answer, 'Code');
     if (code) throw new LeanS3Error(code, xmlField(answer, 'Message') ?? code, 500);
+    return { createdBy };
   } catch (error) {
     await lean.send('DELETE', key, { query: { uploadId } }).then(
       (r) => r.body.resume(),
@@ -181,8 +185,9 @@ async function sendParts(
 }
 
 /**
- * Aborts the unfinished multipart uploads of exactly this key begun before `before`: with content
- * addressing, any earlier upload of the key (a killed put's) is redundant once one completed.
+ * Aborts the unfinished multipart uploads of exactly this key begun before `before` (server
+ * time): with content addressing, any earlier upload of the key (a killed put's, or one whose
+ * create was answered too late and sent again) is redundant once one completed.
  */
 export async function abortStaleUploads(lean: LeanS3, key: string, before: Date): Promise<void> {
   // The bucket itself (an empty key) lists its uploads.

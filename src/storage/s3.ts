@@ -13,14 +13,8 @@ import { createHash } from 'node:crypto';
 import { s3Failure } from './s3-errors.js';
 import { LeanS3 } from './s3-lean.js';
 import { sha256Hex } from '../core/hash.js';
-import {
-  attemptsOf,
-  DEFAULT_GIVE_UP_MS,
-  DEFAULT_IDLE_MS,
-  Endpoint,
-  retryableNetworkError,
-  type Verdict,
-} from './endpoint.js';
+import { attemptsOf, DEFAULT_GIVE_UP_MS, DEFAULT_IDLE_MS, Endpoint, type Verdict } from './endpoint.js';
+import { retryableNetworkError } from '../core/errors.js';
 import {
   abortStaleUploads,
   fileParts,
@@ -62,7 +56,10 @@ export class S3Backend implements StorageBackend {
   /** a successful check that the bucket exists (see bucketExists) */
   private bucketChecked?: Promise<void>;
 
-  /** STRATA_S3_IDLE_TIMEOUT_MS and STRATA_S3_PART_SIZE change the idle bound and the part size (tests). */
+  /**
+   * STRATA_S3_IDLE_TIMEOUT_MS and STRATA_S3_PART_SIZE change the idle bound and the part size;
+   * STRATA_S3_CONNECT_TO where the data path connects (s3-lean.ts). For tests.
+   */
   constructor(
     private readonly config: S3ProviderConfig,
     env: NodeJS.ProcessEnv = process.env,
@@ -84,6 +81,7 @@ export class S3Backend implements StorageBackend {
       region: config.region,
       endpoint: config.endpoint,
       policy: this.endpoint,
+      connectTo: env.STRATA_S3_CONNECT_TO || undefined,
       // Stored keys sign at once; the environment chain and profiles (and their refresh) are the SDK's.
       credentials: stored ? () => Promise.resolve(keys) : async () => (await this.sdk()).credentials(),
     });
@@ -177,32 +175,37 @@ export class S3Backend implements StorageBackend {
     options: PutOptions,
     partSize: number,
   ): Promise<{ etag: string }> {
-    const started = new Date();
     const file = isLocalFile(body) ? await open(body.file, 'r') : undefined;
+    let createdBy: Date;
     try {
       const parts = file
         ? fileParts(file)
         : streamParts(Buffer.isBuffer(body) ? Readable.from([body]) : (body as Readable));
-      await multipartUpload(this.lean, this.key(key), parts, {
+      ({ createdBy } = await multipartUpload(this.lean, this.key(key), parts, {
         partSize,
         concurrency: PARTS_IN_FLIGHT,
         contentType: options.contentType,
         signal: options.signal,
-      });
+      }));
     } finally {
       await file?.close();
     }
-    await abortStaleUploads(this.lean, this.key(key), started);
+    await abortStaleUploads(this.lean, this.key(key), createdBy);
     // RGW 16 returns an empty ETag from a completed multipart upload: ask for it.
     return { etag: (await this.head(key))?.etag ?? '' };
   }
 
   async get(key: string, range?: { start: number; end: number }, signal?: AbortSignal): Promise<Readable> {
     try {
+      const issued = performance.now();
       const out = await this.lean.send('GET', this.key(key), {
         headers: range ? { range: `bytes=${range.start}-${range.end}` } : {},
         signal,
+        bodyFollows: true,
       });
+      // A GET has succeeded when its body has come: bodies that stall are failures of the endpoint.
+      out.body.once('end', () => this.endpoint.succeeded());
+      out.body.once('error', (error) => this.endpoint.failed(issued, error));
       return out.body;
     } catch (error) {
       throw this.fail(error, `reading ${key}`);
@@ -313,6 +316,8 @@ function judgeSdk(sdk: S3Sdk, error: unknown): Verdict {
   }
   if (status === 429 || e.name === 'SlowDown' || e.name === 'ThrottlingException') return 'throttled';
   if (status !== undefined && status >= 500) return 'retry';
+  // A success the SDK could not read (a body garbled or cut on the way): ask again.
+  if (status !== undefined && status >= 200 && status < 300) return 'retry';
   // An attempt that ran out of time is aborted: our timeout (the caller's abort is final in call()).
   if (e.name === 'AbortError' || e.name === 'TimeoutError' || e.name === 'RequestTimeout') return 'retry';
   return retryableNetworkError(error) ? 'retry' : 'fail';

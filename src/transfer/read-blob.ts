@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { IntegrityError } from '../core/errors.js';
+import { dirname } from 'node:path';
+import { failedAt, IntegrityError, StorageError } from '../core/errors.js';
 import type { StorageBackend } from '../storage/backend.js';
 import { blobKey } from '../storage/keys.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { retryableNetworkError } from '../storage/endpoint.js';
+import { retryableNetworkError } from '../core/errors.js';
 import { FileHash } from './hash-thread.js';
 import { pageAlignedMemory, UncachedFile, writeInPieces } from './file-writes.js';
 
@@ -77,8 +78,11 @@ export async function freshReadOnce<T>(read: () => Promise<T>): Promise<T> {
   }
 }
 
-/** A body that breaks off is asked for again from where it stopped, this many times at most. */
-const BODY_ATTEMPTS = 10;
+/**
+ * A body that breaks off is asked for again from where it stopped, this many times at most: the
+ * backend's own bound (storage/endpoint.ts) ends it sooner when nothing comes through.
+ */
+const BODY_ATTEMPTS = 100;
 
 /**
  * Reads bytes [start, end) of an object into sink, in order. A body that breaks off on the way (a
@@ -106,14 +110,17 @@ async function readResuming(
       }
       return;
     } catch (error) {
-      if (attempt >= BODY_ATTEMPTS || signal?.aborted || !bodyBrokeOff(error)) throw error;
-      await sleep(Math.random() * 100 * attempt, undefined, { signal });
+      if (signal?.aborted || !retryableNetworkError(error)) throw error;
+      if (attempt >= BODY_ATTEMPTS) {
+        throw new StorageError(
+          `reading ${key} from ${backend.location}: the answer broke off ${attempt} times (${(error as Error).message}); check the network`,
+          { cause: error, code: 'EUNREACHABLE' },
+        );
+      }
+      await sleep(Math.min(1000, Math.random() * 100 * attempt), undefined, { signal });
     }
   }
 }
-
-const bodyBrokeOff = (error: unknown): boolean =>
-  retryableNetworkError(error) || (error as Error | undefined)?.message === 'aborted';
 
 /** `readBlob` bound to the provider a lazy `backend` opens (a warm materialization never opens it). */
 export const blobReader =
@@ -273,7 +280,14 @@ export async function readIntoFile(
   try {
     if (later !== undefined) uncached = await UncachedFile.create(later, size);
     const write = (chunk: Buffer, at: number): Promise<unknown> =>
-      Promise.all([writeInPieces(file, chunk, at), uncached?.write(chunk, at)]);
+      Promise.all([
+        writeInPieces(file, chunk, at).catch((error: unknown) => {
+          throw failedAt(error, dirname(path));
+        }),
+        uncached?.write(chunk, at).catch((error: unknown) => {
+          throw failedAt(error, dirname(later!));
+        }),
+      ]);
     if (size < RANGED_READS.from) return await readHashed(read, size, write);
     return await readHashedBack(read, size, write, file.fd);
   } finally {

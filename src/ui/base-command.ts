@@ -24,7 +24,7 @@ export abstract class StrataCommand<T> extends Command {
   static override baseFlags = {
     timeout: Flags.string({
       description:
-        'give up on a storage endpoint that has not answered successfully for this long (default 90s, or timeout in the config)',
+        'give up on a storage endpoint that has not answered successfully for this long (default 88s, or timeout in the config)',
       helpGroup: 'GLOBAL',
     }),
   };

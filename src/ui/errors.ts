@@ -1,4 +1,4 @@
-import { environmentFailure, ExitCode, StrataError } from '../core/errors.js';
+import { environmentFailure, ExitCode, retryableNetworkError, StrataError } from '../core/errors.js';
 
 export interface ErrorReport {
   code: string;
@@ -29,6 +29,14 @@ export function reportError(error: unknown): ErrorReport {
   const local = environmentFailure(error);
   if (local) return reportError(local);
   const e = error as { name?: string; code?: string; message?: string; oclif?: { exit?: number } };
+  if (retryableNetworkError(error)) {
+    // A connection that broke after every retry the storage's bound allowed.
+    return {
+      code: 'EUNREACHABLE',
+      message: `the connection to the storage broke off (${e?.code ?? e?.message}); check the network and run the same command again`,
+      exitCode: ExitCode.storage,
+    };
+  }
   if (e?.name === 'AbortError' || e?.code === 'ABORT_ERR') {
     // Ctrl-C arrives as the command's own abort reason (see the base command); any other abort
     // is a request a library gave up on.

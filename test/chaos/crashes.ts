@@ -83,7 +83,7 @@ export function crashScenarios(trees: Trees): Scenario[] {
   return [
     {
       name: 'kill files put (loose + multipart)',
-      trials: { short: 3, full: 50 },
+      trials: { short: 2, full: 50 },
       run: (t, random) => putTrial(t, trees.mixed, put!, random),
     },
     {
@@ -93,7 +93,7 @@ export function crashScenarios(trees: Trees): Scenario[] {
     },
     {
       name: 'kill versions commit',
-      trials: { short: 2, full: 10 },
+      trials: { short: 1, full: 10 },
       run: async (t, random) => {
         const ref = await openVersion(t);
         ok(await t.run(putArgs(ref, trees.small)), 'put');
@@ -104,12 +104,12 @@ export function crashScenarios(trees: Trees): Scenario[] {
     },
     {
       name: 'kill files get --no-cache',
-      trials: { short: 2, full: 30 },
+      trials: { short: 1, full: 30 },
       run: (t, random) => getTrial(t, trees, get!, random, '--no-cache'),
     },
     {
       name: 'kill files get (cache fill)',
-      trials: { short: 2, full: 10 },
+      trials: { short: 1, full: 10 },
       run: (t, random) => getTrial(t, trees, fill!, random),
     },
     {

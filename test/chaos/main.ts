@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startS3Server, stopS3Server, type S3ServerInfo } from '../helpers/s3-server.js';
+import { restartRgw, startS3Server, stopS3Server, type S3ServerInfo } from '../helpers/s3-server.js';
 import { clean, runChaos, table } from './run.js';
 import type { Profile } from './scenario.js';
 
@@ -46,7 +46,8 @@ const { snapshotStrata } = (await import(pathToFileURL(join(ROOT, 'bench/proc.js
 };
 const copy = mkdtempSync(join(tmpdir(), 'strata-chaos-cli-'));
 process.env.STRATA_TEST_BIN = snapshotStrata(copy, (line) => process.stderr.write(`${line}\n`));
-const s3 = existing() ?? (await startS3Server());
+const given = existing();
+const s3 = given ?? (await startS3Server());
 let rows;
 try {
   rows = await runChaos({
@@ -55,6 +56,8 @@ try {
     seed: Number(values.seed),
     only: values.only === undefined ? undefined : new RegExp(values.only),
     deadline: started + BOUND_MS,
+    // radosgw is restarted in trials only on a server of the run's own
+    restart: given ? undefined : () => restartRgw(s3),
     log: (line) => process.stderr.write(`${line}\n`),
   });
 } finally {

@@ -8,6 +8,8 @@ import { rng } from '../helpers/tree.js';
 import { check, type Findings } from './check.js';
 import { crashScenarios } from './crashes.js';
 import { damageScenarios } from './damage.js';
+import { diskScenarios } from './disk.js';
+import { networkScenarios } from './network.js';
 import { raceScenarios } from './races.js';
 import { makeTrees, treesAt, type Profile, type Scenario, type Trees } from './scenario.js';
 import { Trial } from './trial.js';
@@ -39,12 +41,23 @@ export interface ChaosOptions {
   scratch?: string;
   /** no trial starts after this (ms since the epoch): the run is bounded */
   deadline?: number;
+  /** restarts the server's radosgw (its own server only), for the restart trials */
+  restart?: () => Promise<void>;
   log?: (line: string) => void;
 }
 
-/** Every scenario, over trees at `trees` (made by makeTrees before any runs). */
-export function scenarios(trees: Trees): Scenario[] {
-  return [...crashScenarios(trees), ...raceScenarios(trees), ...damageScenarios(trees)];
+/**
+ * Every scenario, over trees at `trees` (made by makeTrees before any runs); `restart` restarts
+ * the server's radosgw (a server of the run's own: never one other tests use).
+ */
+export function scenarios(trees: Trees, restart?: () => Promise<void>): Scenario[] {
+  return [
+    ...crashScenarios(trees),
+    ...raceScenarios(trees),
+    ...damageScenarios(trees),
+    ...networkScenarios(trees, restart),
+    ...diskScenarios(trees),
+  ];
 }
 
 /** A number from a name, so each scenario's random stream depends on the seed and itself alone. */
@@ -72,7 +85,8 @@ export async function runScenario(s: Scenario, o: ChaosOptions, scratch: string)
       break;
     }
     const random = rng(o.seed + hash(s.name) + i);
-    const t = await Trial.open(o.s3, `chaos-${i}`, scratch);
+    const around = await s.around?.(o.s3, scratch, random);
+    const t = await Trial.open(o.s3, `chaos-${i}`, scratch, around?.place);
     row.trials++;
     try {
       try {
@@ -93,6 +107,7 @@ export async function runScenario(s: Scenario, o: ChaosOptions, scratch: string)
       row.notes.push(...[...t.found.notes, ...f.notes].map((n) => `trial ${i}: ${n}`));
     } finally {
       await t.close();
+      await around?.teardown();
     }
     o.log?.(`${s.name}: trial ${i + 1}/${s.trials[o.profile]} done`);
   }
@@ -106,7 +121,7 @@ export async function runChaos(o: ChaosOptions): Promise<Row[]> {
     const trees = treesAt(join(scratch, 'trees'));
     makeTrees(trees, o.profile);
     const rows: Row[] = [];
-    for (const s of scenarios(trees)) {
+    for (const s of scenarios(trees, o.restart)) {
       if (o.only && !o.only.test(s.name)) continue;
       rows.push(await runScenario(s, o, scratch));
     }

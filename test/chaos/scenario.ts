@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { CliOptions, CliResult } from '../helpers/cli.js';
 import type { VersionJson } from '../helpers/fixtures.js';
 import { makeTree, randomBytesFrom, rng } from '../helpers/tree.js';
-import { ok, type Trial } from './trial.js';
+import type { S3ServerInfo } from '../helpers/s3-server.js';
+import { ok, type Place, type Trial } from './trial.js';
 
 export type Profile = 'short' | 'full';
 
@@ -14,10 +15,20 @@ export type Outcome = 'succeeded' | 'failedCleanly';
 export interface Scenario {
   name: string;
   trials: Record<Profile, number>;
+  /**
+   * What a trial needs around it (a fault proxy, a small filesystem): made before A is (A's
+   * endpoint, home or cache may be in it), torn down after the checker.
+   */
+  around?: (s3: S3ServerInfo, scratch: string, random: () => number) => Promise<Around>;
   /** Runs one trial; throws when the work could not be finished (the rerun failed too). */
   run(t: Trial, random: () => number): Promise<Outcome>;
   /** homes other than A whose catalogs and temp files the checker looks at */
   people?: (t: Trial) => CliOptions[];
+}
+
+export interface Around {
+  place: Place;
+  teardown(): Promise<void>;
 }
 
 /** Source trees, made once per run and only read by trials. */

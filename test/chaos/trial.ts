@@ -18,6 +18,14 @@ export function providerArgs(verb: 'create' | 'import', s3: S3ServerInfo, bucket
 /** 5 MiB parts (the S3 minimum): an 11 MiB file goes up in three. */
 export const CLI_ENV = { STRATA_S3_PART_SIZE: String(5 * MiB) };
 
+/** Where A's requests, STRATA_HOME and cache go, when not to the server and the trial's scratch space. */
+export interface Place {
+  endpoint?: string;
+  home?: string;
+  cache?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
 export class Trial {
   /** committed version ref → the directory whose tree it must hold exactly */
   readonly expected = new Map<string, string>();
@@ -36,12 +44,19 @@ export class Trial {
     readonly scratch: string,
   ) {}
 
-  static async open(s3: S3ServerInfo, label: string, root: string): Promise<Trial> {
+  /**
+   * `endpoint`: A reaches the bucket there (a fault proxy) rather than at the server; `home` and
+   * `cache`: A's STRATA_HOME and cache directory (a small filesystem), instead of the scratch's.
+   */
+  static async open(s3: S3ServerInfo, label: string, root: string, place: Place = {}): Promise<Trial> {
     const scratch = mkdtempSync(join(root, `${label}-`));
     const bucket = await TestBucket.create(s3, label);
-    const a: CliOptions = { home: join(scratch, 'a'), env: { ...CLI_ENV, STRATA_CACHE_DIR: join(scratch, 'cache') } };
+    const a: CliOptions = {
+      home: place.home ?? join(scratch, 'a'),
+      env: { ...CLI_ENV, STRATA_CACHE_DIR: place.cache ?? join(scratch, 'cache'), ...place.env },
+    };
     const trial = new Trial(s3, bucket, a, scratch);
-    await trial.json(providerArgs('create', s3, bucket.name), a);
+    await trial.json(providerArgs('create', { ...s3, endpoint: place.endpoint ?? s3.endpoint }, bucket.name), a);
     await trial.json(['datasets', 'create', '--name', 'ds', '--storageProviderId', 'team'], a);
     return trial;
   }

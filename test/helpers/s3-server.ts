@@ -41,10 +41,11 @@ interface RunResult {
   stderr: string;
 }
 
-function runScript(args: string[], timeoutMs: number): Promise<RunResult> {
+function runScript(args: string[], timeoutMs: number, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     // TERM on timeout: the script's trap then stops the daemons it had started.
     const child = spawn('bash', [SCRIPT, ...args], {
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: timeoutMs,
       killSignal: 'SIGTERM',
@@ -94,13 +95,14 @@ function parseInfo(stdout: string): S3ServerInfo | undefined {
  * answers S3 requests. Rejects with the script's one-line reason, followed by the end of its output;
  * on failure the base directory is kept for its logs and named in the message.
  */
-export async function startS3Server(): Promise<S3ServerInfo> {
+export async function startS3Server(options: { memstoreBytes?: number } = {}): Promise<S3ServerInfo> {
   const baseDir = await mkdtemp(join(tmpdir(), 'strata-s3-'));
   installExitHook();
   running.add(baseDir);
   let result: RunResult;
   try {
-    result = await runScript(['start', baseDir], START_TIMEOUT_MS);
+    const env = options.memstoreBytes ? { S3_SERVER_MEMSTORE_BYTES: String(options.memstoreBytes) } : {};
+    result = await runScript(['start', baseDir], START_TIMEOUT_MS, env);
   } catch (error) {
     running.delete(baseDir);
     throw new Error(`S3 test server did not start: cannot run ${SCRIPT}: ${String(error)}`);
@@ -136,4 +138,11 @@ export async function stopS3Server(info: S3ServerInfo): Promise<void> {
       `S3 test server did not stop cleanly: ${lastLines(result.stderr, 1)[0] ?? `exit code ${result.code}`}`,
     );
   }
+}
+
+/** Kills the server's radosgw and starts it again (objects stay); resolves once it answers. Own servers only. */
+export async function restartRgw(info: S3ServerInfo): Promise<void> {
+  if (!running.has(info.baseDir)) throw new Error('only a server this process started can be restarted');
+  const result = await runScript(['restart-rgw', info.baseDir], START_TIMEOUT_MS);
+  if (result.code !== 0) throw new Error(`radosgw did not restart: ${lastLines(result.stderr, 3).join(' ')}`);
 }
