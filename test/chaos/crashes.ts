@@ -5,7 +5,9 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FAULT_POINTS, type FaultPoint } from '../../src/core/faults.js';
 import {
+  commitArgs,
   committedVersion,
+  getArgs,
   faultThenRerun,
   KillSpan,
   killThenRerun,
@@ -16,18 +18,6 @@ import {
   type Trees,
 } from './scenario.js';
 import { ok, type Trial } from './trial.js';
-
-const commitArgs = (ref: string): string[] => ['datasets', 'versions', 'commit', '--id', ref];
-const getArgs = (ref: string, target: string, ...flags: string[]): string[] => [
-  'datasets',
-  'files',
-  'get',
-  '--id',
-  ref,
-  '--target-path',
-  target,
-  ...flags,
-];
 
 /** A put killed at a random moment, run again, then committed. */
 async function putTrial(t: Trial, src: string, span: KillSpan, random: () => number): Promise<Outcome> {

@@ -10,6 +10,7 @@ import { readTree } from '../helpers/tree.js';
 import { compareTrees, type Findings } from './check.js';
 import {
   committedVersion,
+  getArgs,
   openVersion,
   putArgs,
   type Around,
@@ -92,15 +93,6 @@ export function diskScenarios(trees: Trees): Scenario[] {
     return [{ name: 'full disks (need root)', trials: { short: 1, full: 1 }, run: needsRoot }];
   }
   let disk: ReturnType<typeof smallDisk>;
-  const getArgs = (ref: string, target: string): string[] => [
-    'datasets',
-    'files',
-    'get',
-    '--id',
-    ref,
-    '--target-path',
-    target,
-  ];
   return [
     {
       name: 'the get target fills up',

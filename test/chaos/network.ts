@@ -5,7 +5,7 @@
 // bound. radosgw restarted in the middle of a put and of a get: both must finish.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FAULT_KINDS, FaultProxy, type FaultKind } from '../helpers/fault-proxy.js';
-import { committedVersion, openVersion, putArgs, type Scenario, type Trees } from './scenario.js';
+import { commitArgs, committedVersion, getArgs, openVersion, putArgs, type Scenario, type Trees } from './scenario.js';
 import { ok, type Trial } from './trial.js';
 
 /** A stalled answer is abandoned after this long in these trials (the default, 30 s, is timed below). */
@@ -16,11 +16,11 @@ const SLACK_S = 15;
 /** The documented bound: a command facing an endpoint that never answers ends within this. */
 const BOUND_S = 90;
 
-const commitArgs = (ref: string): string[] => ['datasets', 'versions', 'commit', '--id', ref];
-const getArgs = (t: Trial, ref: string): string[] => {
+/** A get into a fresh target through a fresh cache: every blob is fetched. */
+const freshGetArgs = (t: Trial, ref: string): string[] => {
   const target = t.dir('target');
   t.targets.push(target);
-  return ['datasets', 'files', 'get', '--id', ref, '--target-path', target, '--cache-dir', t.dir('cache')];
+  return getArgs(ref, target, '--cache-dir', t.dir('cache'));
 };
 const verifyArgs = (ref: string): string[] => ['datasets', 'versions', 'verify', '--id', ref, '--deep'];
 
@@ -39,7 +39,7 @@ function flaky(trees: Trees, kind: FaultKind, rate: number): Scenario {
       proxy.set(kind, rate);
       ok(await t.run(putArgs(ref, trees.mixed)), `put through ${kind}`);
       ok(await t.run(commitArgs(ref)), `commit through ${kind}`);
-      ok(await t.run(getArgs(t, ref)), `get through ${kind}`);
+      ok(await t.run(freshGetArgs(t, ref)), `get through ${kind}`);
       ok(await t.run(verifyArgs(ref)), `verify --deep through ${kind}`);
       proxy.set(undefined);
       t.expected.set(ref, trees.mixed);
@@ -76,7 +76,7 @@ function dead(
       const cases: [string, string[], number[]][] = [
         ['put', putArgs(fresh, trees.mixed), kind === 'flip' ? [0, 6] : [6]],
         ['commit', commitArgs(open), kind === 'flip' ? [0, 6] : [6]],
-        ['get', getArgs(t, committed), kind === 'flip' ? [5, 6] : [6]],
+        ['get', freshGetArgs(t, committed), kind === 'flip' ? [5, 6] : [6]],
         ['verify --deep', verifyArgs(committed), kind === 'flip' ? [5, 6] : [6]],
       ];
       const times: string[] = [];
@@ -113,7 +113,7 @@ function restarted(trees: Trees, restart: () => Promise<void>, what: 'put' | 'ge
     trials: { short: 1, full: 3 },
     run: async (t, random) => {
       const ref = what === 'put' ? await openVersion(t) : await committedVersion(t, trees.large);
-      const running = t.run(what === 'put' ? putArgs(ref, trees.large) : getArgs(t, ref));
+      const running = t.run(what === 'put' ? putArgs(ref, trees.large) : freshGetArgs(t, ref));
       await sleep(200 + Math.floor(random() * 500));
       await restart();
       ok(await running, `${what} across the restart`);

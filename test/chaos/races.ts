@@ -6,10 +6,18 @@ import { join } from 'node:path';
 import type { FileJson } from '../helpers/fixtures.js';
 import { makeTree, readTree } from '../helpers/tree.js';
 import { compareTrees, type Findings } from './check.js';
-import { committedVersion, delay, openVersion, putArgs, type Outcome, type Scenario, type Trees } from './scenario.js';
+import {
+  commitArgs,
+  committedVersion,
+  delay,
+  openVersion,
+  putArgs,
+  type Outcome,
+  type Scenario,
+  type Trees,
+} from './scenario.js';
 import { ok, type Trial } from './trial.js';
 
-const commitArgs = (ref: string): string[] => ['datasets', 'versions', 'commit', '--id', ref];
 const codeOf = (stdout: string): string | undefined => {
   try {
     return (JSON.parse(stdout) as { error?: { code?: string } }).error?.code;

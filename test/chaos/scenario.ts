@@ -86,6 +86,13 @@ export function putArgs(ref: string, src: string): string[] {
   return ['datasets', 'files', 'put', '--id', ref, '--source-path', `${src}/`];
 }
 
+export const commitArgs = (ref: string): string[] => ['datasets', 'versions', 'commit', '--id', ref];
+
+export const getArgs = (ref: string, target: string, ...flags: string[]): string[] => [
+  ...['datasets', 'files', 'get', '--id', ref, '--target-path', target],
+  ...flags,
+];
+
 /** A committed version holding src, recorded as what it must hold. */
 export async function committedVersion(t: Trial, src: string): Promise<string> {
   const ref = await openVersion(t);
