@@ -15,6 +15,8 @@ import type { Profile } from './scenario.js';
 
 /** The run stops starting trials after this: `npm run chaos` is bounded (issue 15: ≤ 45 min). */
 const BOUND_MS = 40 * 60_000;
+/** Scenarios at once: two keep both cores of these machines busy without starving the server. */
+const LANES = 2;
 const ROOT = resolve(import.meta.dirname, '../..');
 
 const { values } = parseArgs({
@@ -56,6 +58,7 @@ try {
     seed: Number(values.seed),
     only: values.only === undefined ? undefined : new RegExp(values.only),
     deadline: started + BOUND_MS,
+    lanes: LANES,
     // radosgw is restarted in trials only on a server of the run's own
     restart: given ? undefined : () => restartRgw(s3),
     log: (line) => process.stderr.write(`${line}\n`),

@@ -43,6 +43,8 @@ export interface ChaosOptions {
   deadline?: number;
   /** restarts the server's radosgw (its own server only), for the restart trials */
   restart?: () => Promise<void>;
+  /** scenarios run at once (default 1) */
+  lanes?: number;
   log?: (line: string) => void;
 }
 
@@ -120,11 +122,17 @@ export async function runChaos(o: ChaosOptions): Promise<Row[]> {
   try {
     const trees = treesAt(join(scratch, 'trees'));
     makeTrees(trees, o.profile);
-    const rows: Row[] = [];
-    for (const s of scenarios(trees, o.restart)) {
-      if (o.only && !o.only.test(s.name)) continue;
-      rows.push(await runScenario(s, o, scratch));
-    }
+    const queue = scenarios(trees, o.restart).filter((s) => !o.only || o.only.test(s.name));
+    const rows: Row[] = new Array<Row>(queue.length);
+    let next = 0;
+    // Lanes take the next scenario from the queue: trials mostly wait on processes and the server.
+    const lane = async (): Promise<void> => {
+      for (let i = next++; i < queue.length; i = next++) {
+        if (!queue[i]!.alone) rows[i] = await runScenario(queue[i]!, o, scratch);
+      }
+    };
+    await Promise.all(Array.from({ length: o.lanes ?? 1 }, lane));
+    for (const [i, s] of queue.entries()) if (s.alone) rows[i] = await runScenario(s, o, scratch);
     return rows;
   } finally {
     if (!o.scratch) rmSync(scratch, { recursive: true, force: true });

@@ -24,6 +24,8 @@ export interface Scenario {
   run(t: Trial, random: () => number): Promise<Outcome>;
   /** homes other than A whose catalogs and temp files the checker looks at */
   people?: (t: Trial) => CliOptions[];
+  /** runs with no other scenario at once (it restarts the server everyone uses) */
+  alone?: boolean;
 }
 
 export interface Around {
