@@ -31,9 +31,9 @@ try {
 }
 const script = new vm.Script(Module.wrap(source.toString('utf8')), {
   filename: bundle,
+  // No importModuleDynamically: Node 20 drops it when the cache is accepted, so code in the bundle
+  // must never import(); the help command and the hooks are in the bundle for that reason.
   cachedData,
-  // oclif import()s ES module plugins (plugin-help) from inside the bundle.
-  importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
 });
 if (!cachedData || script.cachedDataRejected) {
   process.once('exit', () => {

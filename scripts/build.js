@@ -4,7 +4,8 @@
 // compiles it with V8's code cache (vm.Script cachedData), which Node 20 offers for scripts and
 // not for ES modules: compiling the bundle afresh was another third. Code only some paths need
 // (the S3 SDK, URL import) stays in the file but runs only when first required.
-// Commands are found here, from src/commands (oclif's "explicit" discovery then reads COMMANDS).
+// Commands are found here, from src/commands (oclif's "explicit" discovery then reads COMMANDS);
+// the hooks of package.json's oclif.hooks are exports of the bundle too.
 // Type checking is tsc's (`npm run build` runs it first, with --noEmit).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
@@ -25,6 +26,7 @@ const files = commandFiles(commandsDir).sort();
 const id = (file) => relative(commandsDir, file).slice(0, -'.ts'.length).split(sep).join(':');
 const entry = [
   "export { execute } from '@oclif/core/execute';",
+  "export { commandNotFound as COMMAND_NOT_FOUND } from './src/ui/not-found.ts';",
   ...files.map((f, i) => `import C${i} from './${relative(root, f)}';`),
   `export const COMMANDS = {\n${files.map((f, i) => `  '${id(f)}': C${i},`).join('\n')}\n};`,
 ].join('\n');
@@ -74,10 +76,9 @@ await build({
   banner: { js: "const __strataModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   sourcemap: true,
   logLevel: 'warning',
-  // Native code, packages read from their own directories at run time (oclif loads plugin-help as
-  // a plugin; typescript only for a development mode we do not use), and the S3 SDK, which is
-  // large and required only when needed.
-  external: ['better-sqlite3', '@oclif/plugin-help', 'typescript', '@aws-sdk/*', '@smithy/*'],
+  // Native code, packages read from their own directories at run time (typescript only for a
+  // development mode we do not use), and the S3 SDK, which is large and required only when needed.
+  external: ['better-sqlite3', 'typescript', '@aws-sdk/*', '@smithy/*'],
 });
 
 // The code cache: the launcher writes it when it finds none (see bin/run.cjs).

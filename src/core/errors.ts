@@ -9,6 +9,8 @@ export const ExitCode = {
   conflict: 4,
   integrity: 5,
   storage: 6,
+  /** a job (jobs exec, jobs run) that exited non-zero or was killed: its own code is in the result */
+  jobFailed: 7,
   /** this machine: disk full, permission denied, the catalog damaged or locked */
   environment: 8,
   interrupted: 130,

@@ -23,15 +23,21 @@ export function listRuns(ctx: AppContext): Run[] {
   return ctx.catalog.runs.list().map((r) => settle(ctx, r));
 }
 
+/** A run's input or output with its dataset's name beside the id (null: no dataset, or deleted since). */
+export type Named<T> = T & { datasetName: string | null };
+
+export type NamedRunInput = Named<RunInput>;
+
 export interface RunDetails extends Run {
-  inputs: RunInput[];
-  outputs: RunOutput[];
+  inputs: NamedRunInput[];
+  outputs: Named<RunOutput>[];
 }
 
 export function runDetails(ctx: AppContext, id: string): RunDetails {
   const run = ctx.catalog.runs.get(id);
   if (!run) throw new NotFoundError(`no run "${id}"; see: strata jobs list`, 'ENORUN');
-  return { ...settle(ctx, run), inputs: ctx.catalog.runs.inputs(id), outputs: ctx.catalog.runs.outputs(id) };
+  const { runs } = ctx.catalog;
+  return { ...settle(ctx, run), inputs: named(ctx, runs.inputs(id)), outputs: named(ctx, runs.outputs(id)) };
 }
 
 /** Where a version came from, when a job made it: the run and the exact input versions. */
@@ -39,9 +45,16 @@ export function provenanceOf(
   ctx: AppContext,
   datasetId: string,
   versionId: string,
-): { runId: string; job: string; inputs: RunInput[] } | undefined {
+): { runId: string; job: string; inputs: NamedRunInput[] } | undefined {
   const runId = ctx.catalog.runs.producerOf(datasetId, versionId);
   const run = runId === undefined ? undefined : ctx.catalog.runs.get(runId);
   if (!run) return undefined;
-  return { runId: run.id, job: run.job, inputs: ctx.catalog.runs.inputs(run.id) };
+  return { runId: run.id, job: run.job, inputs: named(ctx, ctx.catalog.runs.inputs(run.id)) };
+}
+
+function named<T extends { datasetId: string | null }>(ctx: AppContext, items: T[]): Named<T>[] {
+  return items.map((i) => ({
+    ...i,
+    datasetName: i.datasetId === null ? null : (ctx.catalog.datasets.get(i.datasetId)?.name ?? null),
+  }));
 }

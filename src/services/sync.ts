@@ -18,10 +18,19 @@ import { presentBlobs } from '../transfer/presence.js';
 import { findProvider } from './resolve.js';
 import { createS3Provider, type ProviderView, type S3ProviderInput } from './providers.js';
 
+/** A version as a person reads it: its ref, and its dataset's name beside the id. */
+export interface NamedVersion {
+  ref: string;
+  dataset: string;
+}
+
 export interface SyncResult {
   providerId: string;
+  providerName: string;
   datasets: { added: number; updated: number; removed: number };
   versions: { added: number; removed: number };
+  /** the versions counted in `versions` */
+  versionRefs: { added: NamedVersion[]; removed: NamedVersion[] };
   tags: { set: number; removed: number };
   /** object keys refused as untrusted input, with why */
   refused: { key: string; reason: string }[];
@@ -37,10 +46,12 @@ interface RemoteDataset {
 
 const idOfKey = (key: string): string => key.slice(key.lastIndexOf('/') + 1, -'.json'.length);
 
-const emptyResult = (providerId: string): SyncResult => ({
-  providerId,
+const emptyResult = (provider: Provider): SyncResult => ({
+  providerId: provider.id,
+  providerName: provider.name,
   datasets: { added: 0, updated: 0, removed: 0 },
   versions: { added: 0, removed: 0 },
+  versionRefs: { added: [], removed: [] },
   tags: { set: 0, removed: 0 },
   refused: [],
 });
@@ -52,7 +63,7 @@ const emptyResult = (providerId: string): SyncResult => ({
  */
 export async function syncProvider(ctx: AppContext, provider: Provider, only?: string): Promise<SyncResult> {
   const backend = await ctx.backend(provider);
-  const result = emptyResult(provider.id);
+  const result = emptyResult(provider);
   const remote = await readRemote(backend, only, result);
   const { datasets } = ctx.catalog;
 
@@ -172,11 +183,13 @@ function applyDataset(
     datasets.markCommitted(doc.id, m.versionId, m.committedAt, files.seal(doc.id, m.versionId));
     files.recordProviderBlobs(provider.id, m.files);
     result.versions.added++;
+    result.versionRefs.added.push({ ref: `${doc.id}:${m.versionId}`, dataset: doc.name });
   }
   for (const v of datasets.versions(doc.id, { committed: true })) {
     if (!remoteVersionIds.has(v.id)) {
       datasets.deleteVersion(doc.id, v.id);
       result.versions.removed++;
+      result.versionRefs.removed.push({ ref: `${doc.id}:${v.id}`, dataset: doc.name });
     }
   }
   const remoteTags = new Map(tags.map((t) => [t.name, t]));

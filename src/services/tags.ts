@@ -6,7 +6,8 @@ import { parseRef, validateTagName } from '../core/refs.js';
 import { readWithEtag, type StorageBackend } from '../storage/backend.js';
 import { manifestKey, tagKey } from '../storage/keys.js';
 import { encodeDoc, parseTagDoc, tagDoc, type TagDoc } from '../storage/records.js';
-import { findDataset, findProvider, resolveVersionId } from './resolve.js';
+import { findDataset, findProvider, resolveRef } from './resolve.js';
+import { refreshForRead } from './sync.js';
 
 export interface TagView extends Tag {
   ref: string;
@@ -25,7 +26,9 @@ const view = (t: Tag): TagView => ({ ...t, ref: `${t.datasetId}:${t.versionId}` 
  */
 export async function setTag(ctx: AppContext, input: { id: string; name: string }): Promise<TagView> {
   validateTagName(input.name);
-  const { dataset, version } = resolveVersionId(ctx, input.id);
+  // Any ref names the version (DS:VERSION, DS:TAG, DS:latest, DS), as wherever one is read.
+  await refreshForRead(ctx, input.id);
+  const { dataset, version } = resolveRef(ctx, input.id);
   if (!version.committedAt) {
     throw new ConflictError(
       `version ${dataset.id}:${version.id} is not committed; only committed versions can be tagged (strata datasets versions commit --id ${dataset.id}:${version.id})`,

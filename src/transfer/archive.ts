@@ -276,15 +276,23 @@ function readTar(file: string, visit: Visit): Promise<void> {
 /** An entry's chunks until it ends or `stop` fires: a body cut short by a damaged archive never ends. */
 async function* untilStopped(entry: ReadEntry, stop: AbortSignal): AsyncGenerator<Buffer> {
   stop.throwIfAborted();
+  let onAbort: () => void = () => undefined;
   const stopped = new Promise<never>((_, reject) => {
-    stop.addEventListener('abort', () => reject(stop.reason as Error), { once: true });
+    onAbort = () => reject(stop.reason as Error);
+    stop.addEventListener('abort', onAbort, { once: true });
   });
   stopped.catch(() => undefined);
   const chunks = entry[Symbol.asyncIterator]();
-  for (;;) {
-    const next = await Promise.race([chunks.next(), stopped]);
-    if (next.done) return;
-    yield next.value;
+  try {
+    for (;;) {
+      const next = await Promise.race([chunks.next(), stopped]);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    // One listener per entry, for the entry's life only: an archive of 100,000 files must not
+    // leave 100,000 of them on the signal.
+    stop.removeEventListener('abort', onAbort);
   }
 }
 

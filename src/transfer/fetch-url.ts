@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import { StorageError, UsageError } from '../core/errors.js';
+import { NotFoundError, StorageError, UsageError } from '../core/errors.js';
 import { assertManifestPath, checkManifestPath } from '../core/paths-in-manifest.js';
 import { extractArchive, sniffArchive } from './archive.js';
 import type { SourceFile } from './walk.js';
@@ -129,6 +129,11 @@ async function fetchToFile(
   if (!response.ok || !response.body) {
     await response.body?.cancel().catch(() => undefined);
     const status = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
+    // A source that is not there is "not found", like a missing --source-path; other answers are
+    // the server's trouble or the credentials', the storage class.
+    if (response.status === 404 || response.status === 410) {
+      throw new NotFoundError(`${shown} answered ${status}: no such source; nothing was stored`, 'ENOSOURCE');
+    }
     throw new StorageError(`${shown} answered ${status}; nothing was stored`, { code: 'EHTTP' });
   }
   try {

@@ -14,7 +14,7 @@ export function progressBar(enabled: boolean, label: string): ProgressSink | und
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,
-      format: `${label} [{bar}] {percentage}% | {files}/{totalFiles} files | {done}/{total} | {rate}/s | ETA {eta_formatted}`,
+      format: `${label} [{bar}] {percentage}% | {files}/{totalFiles} files | {done}/{totalBytes} | {rate}/s | ETA {eta_formatted}`,
       hideCursor: true,
       etaBuffer: 50,
       fps: 5,
@@ -30,7 +30,8 @@ export function progressBar(enabled: boolean, label: string): ProgressSink | und
     files,
     totalFiles,
     done: formatBytes(bytes),
-    total: formatBytes(totalBytes),
+    // not `total`: cli-progress fills that placeholder itself, with the raw byte count
+    totalBytes: formatBytes(totalBytes),
     rate: formatBytes(bytes / Math.max(0.001, (Date.now() - started) / 1000)),
   });
   return {

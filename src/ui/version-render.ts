@@ -1,5 +1,17 @@
+import type { PutResult } from '../services/files.js';
+import type { NamedRunInput } from '../services/runs.js';
 import type { versionDetails } from '../services/versions.js';
 import { details, formatBytes } from './table.js';
+
+/** A version as a person reads it: the ref by id, which never changes, and its dataset's name beside. */
+export function namedRef(v: { ref: string; dataset: string | null }): string {
+  return `${v.ref} (${v.dataset ?? 'dataset deleted'})`;
+}
+
+/** A run's input: the URL it fetched, or the exact version it read. */
+export function runInputText(i: NamedRunInput): string {
+  return `${i.name}: ${i.url ?? namedRef({ ref: `${i.datasetId}:${i.versionId}`, dataset: i.datasetName })}`;
+}
 
 type Details = ReturnType<typeof versionDetails>;
 
@@ -18,8 +30,13 @@ export function versionDetailsText(v: Details): string {
     ...(p
       ? ([
           ['Made by run', `${p.runId} (job ${p.job})`],
-          ['From inputs', p.inputs.map((i) => `${i.name}: ${i.url ?? `${i.datasetId}:${i.versionId}`}`).join('\n')],
+          ['From inputs', p.inputs.map(runInputText).join('\n')],
         ] as [string, string][])
       : []),
   ]);
+}
+
+/** What a put stored, in one line: `files put` and `versions create --source-path` alike. */
+export function putSummary(r: PutResult): string {
+  return `Put ${r.files} file(s), ${formatBytes(r.bytes)} into ${r.ref}: ${formatBytes(r.bytesUploaded)} uploaded, ${formatBytes(r.bytesSkipped)} already stored, ${r.seconds.toFixed(1)} s`;
 }

@@ -44,6 +44,20 @@ function snapshot(o: CliOptions) {
 }
 
 describe.concurrent('bad input: one clear line (or a JSON error), the exit code of its class, nothing changed', () => {
+  it('unknown command → 2, in the words typed, with the closest command or the topic to read', async () => {
+    const o = { home: fresh() };
+    const { line, error } = await expectFailure(['datasets', 'versions', 'comit', '--id', 'x'], o, 2);
+    expect(line).toBe(
+      'Error: "datasets versions comit" is not a strata command; did you mean "datasets versions commit"? (see: strata help datasets versions commit)',
+    );
+    expect(error.code).toBe('EUSAGE');
+    const far = await expectFailure(['datasets', 'frobnicate'], o, 2);
+    expect(far.line).toBe('Error: "datasets frobnicate" is not a strata command; see: strata help datasets');
+    expect((await expectFailure(['frobnicate'], o, 2)).line).toBe(
+      'Error: "frobnicate" is not a strata command; see: strata help',
+    );
+  });
+
   it('unknown dataset → 3', async () => {
     const { o } = await withDataset();
     const before = snapshot(o);

@@ -1,13 +1,14 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { strata, strataJson, type CliOptions } from '../helpers/cli.js';
+import { strata, strataJson } from '../helpers/cli.js';
 import { assertBuilt } from '../helpers/expect-cli.js';
 import {
   committedVersion,
   createDataset,
   detailsTable,
   listFilesJson,
+  ok,
   openVersion,
   put,
   tableRows,
@@ -24,13 +25,6 @@ import { makeTree, readTree } from '../helpers/tree.js';
 const fresh = tempDirs('strata-e2e-');
 
 beforeAll(assertBuilt);
-
-/** Runs a command that must succeed quietly: exit 0, nothing on stderr; returns stdout. */
-async function ok(args: string[], o: CliOptions): Promise<string> {
-  const r = await strata(args, o);
-  expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: '' });
-  return r.stdout;
-}
 
 describe.concurrent('the Gradient flow', () => {
   it('create → versions create → files put → commit → tags set → list → details → files list → files get, as tables', async () => {
@@ -66,8 +60,8 @@ describe.concurrent('the Gradient flow', () => {
 
     const top = tableRows(await ok(['datasets', 'files', 'list', '--id', 'demo'], o));
     expect(top).toEqual([
-      ['Name', 'Size', 'Modified'],
-      ['data/', expect.stringMatching(/B$/), ''],
+      ['Name', 'Size', 'Mode', 'Modified'],
+      ['data/', expect.stringMatching(/B$/), '', ''],
     ]);
     const all = tableRows(await ok(['datasets', 'files', 'list', '--id', 'demo', '--path', '/data', '--recursive'], o));
     expect(all.slice(1).map((r) => r[0])).toEqual(
@@ -156,6 +150,14 @@ describe.concurrent('the Gradient flow', () => {
     expect(await versionOf(`demo:${open.id}`)).toBe(open.id);
     expect((await listFilesJson(o, 'demo:first')).map((f) => f.path)).toEqual(['one.txt']);
     expect((await listFilesJson(o, 'demo')).map((f) => f.path)).toEqual(['two.txt']);
+
+    // tags set takes any ref to a committed version, like every command that reads one.
+    const tagged = async (ref: string, name: string): Promise<string> =>
+      (await strataJson<TagJson>(['datasets', 'tags', 'set', '--id', ref, '--name', name], o)).versionId;
+    expect(await tagged('demo:latest', 'prod')).toBe(v2.id);
+    expect(await tagged('demo:first', 'stable')).toBe(v1.id);
+    expect(await tagged(ds.id, 'newest')).toBe(v2.id);
+    expect(await versionOf('demo:stable')).toBe(v1.id);
   });
 
   it('storageProviders list and details show the built-in local provider', async () => {
@@ -248,15 +250,16 @@ describe.concurrent('the Gradient flow', () => {
 });
 
 describe.concurrent('versions', () => {
-  it('versions create --source-path uploads, commits at once and prints both Gradient lines', async () => {
+  it('versions create --source-path uploads, commits at once and prints both Gradient lines and what it put', async () => {
     const o = { home: fresh() };
     const ds = await createDataset(o);
     const src = writeFiles(fresh(), { 'x/a.txt': 'a', 'x/b.txt': 'bb' });
     const stdout = await ok(['datasets', 'versions', 'create', '--id', 'demo', '--source-path', join(src, 'x')], o);
-    const m = /^Created dataset version: (dst[a-z0-9]{12}:[a-z0-9]{7})\nCommitted dataset version: (\S+)\n$/.exec(
-      stdout,
-    );
-    expect(m?.[2]).toBe(m?.[1]);
+    const m =
+      /^Created dataset version: (dst[a-z0-9]{12}:[a-z0-9]{7})\nPut 2 file\(s\), 3 B into \1: 3 B uploaded, 0 B already stored, [\d.]+ s\nCommitted dataset version: (\S+)\n$/.exec(
+        stdout,
+      );
+    expect(m?.[2], stdout).toBe(m?.[1]);
     expect(m![1]!.startsWith(`${ds.id}:`)).toBe(true);
     const v = await strataJson<VersionJson>(['datasets', 'versions', 'details', '--id', m![1]!], o);
     expect(v).toMatchObject({ isCommitted: true, fileCount: 2, size: 3 });

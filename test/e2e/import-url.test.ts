@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { create } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { strataJson, type CliOptions } from '../helpers/cli.js';
+import { strata, strataJson, type CliOptions } from '../helpers/cli.js';
 import { assertBuilt, expectFailure } from '../helpers/expect-cli.js';
 import { createDataset, listFilesJson, openVersion, put, writeFiles, type PutJson } from '../helpers/fixtures.js';
 import { catalogRows, statFiles } from '../helpers/snapshot.js';
@@ -116,6 +116,17 @@ describe.concurrent('files put --source-url', () => {
     expect(readTree(join(out, 'raw'))).toEqual(readTree(root));
     // The spool is gone.
     expect(readdirSync(join(o.home, 'tmp'))).toEqual([]);
+  });
+
+  it('--extract of a .tar.gz of many files prints its summary and nothing else on stderr', async () => {
+    const o = { home: fresh() };
+    const files = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`part-${i}.txt`, `${i}\n`]));
+    const url = serve('many.tar.gz', await tarGz(writeFiles(fresh(), files)));
+    await createDataset(o);
+    const v = await openVersion(o, 'demo');
+    const r = await strata(['datasets', 'files', 'put', '--id', v.ref, '--source-url', url, '--extract'], o);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(r.stdout).toMatch(/^Put 40 file\(s\)/);
   });
 
   it('without --extract: the archive is one file, named after the URL', async () => {
@@ -246,16 +257,16 @@ describe.concurrent(
       expect((await listFilesJson(o, v.ref)).map((f) => f.path)).toEqual(['src/kept.txt']);
     });
 
-    it('a URL that answers 404 stores nothing (exit 6)', async () => {
+    it('a URL that answers 404 is a missing source: exit 3, nothing stored', async () => {
       const o = { home: fresh() };
       await createDataset(o);
       const v = await openVersion(o, 'demo');
       const { line } = await expectFailure(
         ['datasets', 'files', 'put', '--id', v.ref, '--source-url', `${base}/nothing/here.tar.gz`, '--extract'],
         o,
-        6,
+        3,
       );
-      expect(line).toContain('404');
+      expect(line).toContain('answered HTTP 404 Not Found: no such source');
       expect(await listFilesJson(o, v.ref)).toEqual([]);
     });
   },

@@ -118,13 +118,13 @@ describe.concurrent('jobs run', () => {
       expect(clean.provenance).toEqual({
         runId: prepare.runId,
         job: 'prepare',
-        inputs: [{ name: 'raw', datasetId: raw.id, versionId: rawVersion.id, url: null }],
+        inputs: [{ name: 'raw', datasetId: raw.id, datasetName: 'raw', versionId: rawVersion.id, url: null }],
       });
       // train read what prepare made in this run: exactly that committed version.
       expect(model.provenance).toEqual({
         runId: train.runId,
         job: 'train',
-        inputs: [{ name: 'data', datasetId: clean.datasetId, versionId: clean.id, url: null }],
+        inputs: [{ name: 'data', datasetId: clean.datasetId, datasetName: 'clean', versionId: clean.id, url: null }],
       });
       expect(await contentsOf(o, 'clean')).toEqual({ 'joined.txt': 'alpha\nbeta\n' });
       expect(await contentsOf(o, 'model:candidate')).toEqual({ 'weights.txt': 'ALPHA\nBETA\n' });
@@ -138,10 +138,18 @@ describe.concurrent('jobs run', () => {
         status: 'succeeded',
         exitCode: 0,
         logPath: train.logPath,
-        inputs: [{ name: 'data', datasetId: clean.datasetId, versionId: clean.id, url: null }],
-        outputs: [{ name: 'model', datasetId: model.datasetId, versionId: model.id, committed: true }],
+        inputs: [{ name: 'data', datasetId: clean.datasetId, datasetName: 'clean', versionId: clean.id, url: null }],
+        outputs: [
+          { name: 'model', datasetId: model.datasetId, datasetName: 'model', versionId: model.id, committed: true },
+        ],
       });
       expect(Date.parse(trainRun.endedAt!)).toBeGreaterThanOrEqual(Date.parse(trainRun.startedAt));
+      // A person reads each version with its dataset's name beside the id.
+      const runText = await strata(['jobs', 'details', '--id', train.runId], o);
+      expect(runText.stdout).toContain(`data: ${clean.ref} (clean)`);
+      expect(runText.stdout).toContain(`model: ${model.ref} (model)`);
+      const versionText = await strata(['datasets', 'versions', 'details', '--id', model.ref], o);
+      expect(versionText.stdout).toContain(`data: ${clean.ref} (clean)`);
       const runs = await strataJson<RunJson[]>(['jobs', 'list'], o);
       expect(runs.map((run) => [run.id, run.job, run.status])).toEqual([
         [train.runId, 'train', 'succeeded'],
@@ -163,7 +171,7 @@ describe.concurrent('jobs run', () => {
       expect(model2.provenance).toEqual({
         runId: ran(second.jobs[0]).runId,
         job: 'train',
-        inputs: [{ name: 'data', datasetId: clean.datasetId, versionId: newer.id, url: null }],
+        inputs: [{ name: 'data', datasetId: clean.datasetId, datasetName: 'clean', versionId: newer.id, url: null }],
       });
       expect(await contentsOf(o, 'model:candidate')).toEqual({ 'weights.txt': 'GAMMA\n' });
     },
@@ -177,7 +185,7 @@ describe.concurrent('jobs run', () => {
       '  prepare:',
       '    outputs:',
       '      clean: { type: dataset, with: { ref: clean } }',
-      '    run: echo half > "$STRATA_OUTPUT_CLEAN/half.txt"; echo broken >&2; exit 7',
+      '    run: echo half > "$STRATA_OUTPUT_CLEAN/half.txt"; echo broken >&2; exit 3',
       '  train:',
       '    inputs:',
       '      data: prepare.outputs.clean',
@@ -188,7 +196,8 @@ describe.concurrent('jobs run', () => {
       '    run: "true"',
     );
     const r = await strata(['jobs', 'run', '--file', file, '--json'], o);
-    expect(r.code).not.toBe(0);
+    // Exit 7 is "a job failed", whatever the job's own code (3 would read as Strata's "not found").
+    expect(r.code).toBe(7);
     const result = parseJson<SpecRunJson>(r);
     expect(result.jobs.map((j) => [j.job, j.status])).toEqual([
       ['prepare', 'failed'],
@@ -197,11 +206,11 @@ describe.concurrent('jobs run', () => {
     ]);
     expect(result.jobs[1]).toEqual({ job: 'train', status: 'skipped', reason: 'needs prepare, which did not succeed' });
     const prepare = ran(result.jobs[0]);
-    expect(prepare.exitCode).toBe(7);
+    expect(prepare.exitCode).toBe(3);
     const out = prepare.outputs[0]!;
     expect(out).toMatchObject({ name: 'clean', committed: false, files: 1 });
     expect(r.stderr).toContain('broken\n');
-    expect(r.stderr).toContain(`job prepare failed (exit 7); its log: ${prepare.logPath}`);
+    expect(r.stderr).toContain(`job prepare failed (exit 3); its log: ${prepare.logPath}`);
     expect(r.stderr).toContain(`strata datasets versions commit --id ${out.ref}`);
     expect(r.stderr).toContain(`--output clean=clean --resume-from clean=${out.ref}`);
 
@@ -211,7 +220,7 @@ describe.concurrent('jobs run', () => {
     const runs = await strataJson<RunJson[]>(['jobs', 'list'], o);
     expect(runs.map((run) => [run.job, run.status, run.exitCode]).sort()).toEqual([
       ['lint', 'succeeded', 0],
-      ['prepare', 'failed', 7],
+      ['prepare', 'failed', 3],
     ]);
     const names = (await strataJson<DatasetJson[]>(['datasets', 'list'], o)).map((d) => d.name);
     expect(names).toEqual(['clean']);
@@ -348,6 +357,17 @@ describe.concurrent('jobs exec', () => {
     },
   );
 
+  it('a job that exits 3 fails with exit 7 (a job failed), its own code in the message and the JSON result', async () => {
+    const o = { home: fresh() };
+    const text = await strata(['jobs', 'exec', '--', 'sh', '-c', 'exit 3'], o);
+    expect(text.code).toBe(7);
+    expect(text.stderr).toMatch(/job exec failed \(exit 3\); its log: /);
+    const json = await strata(['jobs', 'exec', '--json', '--', 'sh', '-c', 'kill -TERM $$'], o);
+    expect(json.code).toBe(7);
+    // Killed by a signal: the shell's convention, 128 + its number.
+    expect(parseJson<JobResultJson>(json)).toMatchObject({ status: 'failed', exitCode: 143 });
+  });
+
   it('an http input appears under the input path, fetched once into the cache', async () => {
     let requests = 0;
     const body = Buffer.from('weights '.repeat(1000));
@@ -392,7 +412,7 @@ describe.concurrent('jobs exec', () => {
           run.isolation === 'namespace' ? '/inputs/w\n' : expect.stringMatching(/\/inputs\/w\n$/),
         );
         const provenance = (await details(o, run.outputs[0]!.ref)).provenance;
-        expect(provenance?.inputs).toEqual([{ name: 'w', datasetId: null, versionId: null, url }]);
+        expect(provenance?.inputs).toEqual([{ name: 'w', datasetId: null, datasetName: null, versionId: null, url }]);
       }
     } finally {
       server.close();

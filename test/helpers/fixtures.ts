@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { strataJson, type CliOptions } from './cli.js';
+import { expect } from 'vitest';
+import { strata, strataJson, type CliOptions } from './cli.js';
 
 /** The JSON shapes the e2e tests read (docs/ describes them for users). */
 export interface DatasetJson {
@@ -98,4 +99,11 @@ export function detailsTable(text: string): Record<string, string> {
   const [head, ...rows] = tableRows(text);
   if (head?.join('|') !== 'Field|Value') throw new Error(`not a details table:\n${text}`);
   return Object.fromEntries(rows.map(([k, v]) => [k, v ?? '']));
+}
+
+/** Runs a command that must succeed quietly: exit 0, nothing on stderr; returns stdout. */
+export async function ok(args: string[], o: CliOptions): Promise<string> {
+  const r = await strata(args, o);
+  expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: '' });
+  return r.stdout;
 }

@@ -8,6 +8,8 @@ import { BIN, strata, type CliOptions, type CliResult } from './cli.js';
 export interface RunInputJson {
   name: string;
   datasetId: string | null;
+  /** the dataset's name beside its id; null for a URL input or a dataset deleted since */
+  datasetName: string | null;
   versionId: string | null;
   url: string | null;
 }
@@ -29,7 +31,7 @@ export interface RunJson {
 
 export interface RunDetailsJson extends RunJson {
   inputs: RunInputJson[];
-  outputs: { name: string; datasetId: string; versionId: string; committed: boolean }[];
+  outputs: { name: string; datasetId: string; datasetName: string | null; versionId: string; committed: boolean }[];
 }
 
 export interface JobResultJson {

@@ -37,8 +37,10 @@ export interface ImportJson {
 
 export interface SyncJson {
   providerId: string;
+  providerName: string;
   datasets: { added: number; updated: number; removed: number };
   versions: { added: number; removed: number };
+  versionRefs: { added: { ref: string; dataset: string }[]; removed: { ref: string; dataset: string }[] };
   tags: { set: number; removed: number };
   refused: { key: string; reason: string }[];
 }

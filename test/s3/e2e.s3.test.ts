@@ -376,9 +376,10 @@ describe.skipIf(!s3).concurrent('end-to-end against Ceph RGW', () => {
         makeTree(src, { count: 25, seed: 5 });
         const stdout = (await strata(['datasets', 'versions', 'create', '--id', 'demo', '--source-path', src], o))
           .stdout;
-        const m = /^Created dataset version: (dst[a-z0-9]{12}:([a-z0-9]{7}))\nCommitted dataset version: \1\n$/.exec(
-          stdout,
-        );
+        const m =
+          /^Created dataset version: (dst[a-z0-9]{12}:([a-z0-9]{7}))\nPut 25 file\(s\), .* into \1: .*\nCommitted dataset version: \1\n$/.exec(
+            stdout,
+          );
         expect(m, stdout).not.toBeNull();
         const versionId = m![2]!;
         const details = await strataJson<VersionJson>(['datasets', 'versions', 'details', '--id', m![1]!], o);

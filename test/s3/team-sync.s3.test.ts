@@ -3,7 +3,7 @@
 // before it resolves a ref); `--offline` reads B's catalog as it was.
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { strataJson, type CliOptions } from '../helpers/cli.js';
+import { strata, strataJson, type CliOptions } from '../helpers/cli.js';
 import { assertBuilt } from '../helpers/expect-cli.js';
 import type { DatasetJson, TagJson, VersionJson } from '../helpers/fixtures.js';
 import type { TestBucket } from '../helpers/s3-bucket.js';
@@ -127,8 +127,10 @@ describe.skipIf(!s3)('team sync: two catalogs on one bucket (Ceph RGW)', () => {
         providerId: imported.provider.id,
         datasets: { added: 0, updated: 0, removed: 0 },
         versions: { added: 0, removed: 1 },
+        versionRefs: { added: [], removed: [{ ref: v1.ref, dataset: 'cifar' }] },
         refused: [],
       });
+
       const view = await expectSameView(a, b);
       expect(view.versions.cifar!.map((v) => v.id).sort()).toEqual([v2.id, v3.id].sort());
       expect(view.tags.cifar!.map((t) => [t.name, t.versionId])).toEqual([['prod', v2.id]]);
@@ -173,8 +175,10 @@ describe.skipIf(!s3)('team sync: two catalogs on one bucket (Ceph RGW)', () => {
       const [synced] = await strataJson<SyncJson[]>(['catalog', 'sync', '--storageProviderId', 'team'], b);
       expect(synced).toEqual({
         providerId: provider.id,
+        providerName: 'team',
         datasets: { added: 2, updated: 0, removed: 0 },
         versions: { added: 1, removed: 0 },
+        versionRefs: { added: [{ ref: v1.ref, dataset: 'imagenet' }], removed: [] },
         tags: { set: 1, removed: 0 },
         refused: [],
       });
@@ -198,16 +202,20 @@ describe.skipIf(!s3)('team sync: two catalogs on one bucket (Ceph RGW)', () => {
       });
 
       // A commits v2 and moves prod onto it, and deletes the other dataset.
+      const v2 = await committed(a, 'imagenet', two.dir);
       await Promise.all([
-        committed(a, 'imagenet', two.dir).then((v2) => setTag(a, v2.ref, 'prod')),
+        setTag(a, v2.ref, 'prod'),
         strataJson(['datasets', 'delete', '--id', 'empty-one', '--force'], a),
       ]);
       expect(await bucket.keys(`datasets/${other.id}/`)).toEqual([]);
+      // B's next sync drops the deleted dataset and names the new version, with its dataset's name.
+      const text = await strata(['catalog', 'sync'], b);
+      expect(text.stdout).toMatch(new RegExp(`│ team \\(${provider.id}\\) +│ 0/0/1 +│ 1/0 +│ 1/0 +│`));
+      expect(text.stdout).toContain(`\n+ ${v2.ref} (imagenet)\n`);
       expect(await bGets(b, 'imagenet:prod')).toEqual(two.tree);
       expect(await bGets(b, 'imagenet:latest', '--offline')).toEqual(two.tree);
-      // B's next sync drops the deleted dataset.
-      const [dropped] = await strataJson<SyncJson[]>(['catalog', 'sync'], b);
-      expect(dropped?.datasets).toEqual({ added: 0, updated: 0, removed: 1 });
+      const [settled] = await strataJson<SyncJson[]>(['catalog', 'sync'], b);
+      expect(settled?.datasets).toEqual({ added: 0, updated: 0, removed: 0 });
       expect((await expectSameView(a, b)).datasets.map((d) => d.name)).toEqual(['imagenet']);
     },
   );

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { create } from 'tar';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { IntegrityError, StorageError, UsageError } from '../../src/core/errors.js';
+import { IntegrityError, NotFoundError, StorageError, UsageError } from '../../src/core/errors.js';
 import { spoolUrl, type SpooledSource } from '../../src/transfer/fetch-url.js';
 import { rawTar, type RawTarEntry } from '../helpers/tar.js';
 import { zip, type ZipEntry } from '../helpers/zip.js';
@@ -361,7 +361,9 @@ describe('spoolUrl refuses hostile archives', () => {
 describe('spoolUrl errors', () => {
   it('names the HTTP status and never the credentials', async () => {
     const error = await failure(`http://user:hunter2@${base.slice('http://'.length)}/missing.tar?token=abc`, false);
-    expect(error).toBeInstanceOf(StorageError);
+    // A source that is not there is "not found" (3), like a missing --source-path.
+    expect(error).toBeInstanceOf(NotFoundError);
+    expect(error.code).toBe('ENOSOURCE');
     expect(error.message).toMatch(/404/);
     expect(error.message).toContain('/missing.tar');
     expect(error.message).not.toMatch(/hunter2|user|token=abc/);

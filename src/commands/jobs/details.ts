@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags';
 import { StrataCommand } from '../../ui/base-command.js';
 import { details } from '../../ui/table.js';
+import { namedRef, runInputText } from '../../ui/version-render.js';
 import { runDetails, type RunDetails } from '../../services/runs.js';
 
 export default class JobsDetails extends StrataCommand<RunDetails> {
@@ -24,11 +25,14 @@ export default class JobsDetails extends StrataCommand<RunDetails> {
       ['Isolation', r.isolation],
       ['Started', r.startedAt],
       ['Ended', r.endedAt],
-      ['Inputs', r.inputs.map((i) => `${i.name}: ${i.url ?? `${i.datasetId}:${i.versionId}`}`).join('\n')],
+      ['Inputs', r.inputs.map(runInputText).join('\n')],
       [
         'Outputs',
         r.outputs
-          .map((o) => `${o.name}: ${o.datasetId}:${o.versionId}${o.committed ? '' : ' (uncommitted)'}`)
+          .map((o) => {
+            const ref = namedRef({ ref: `${o.datasetId}:${o.versionId}`, dataset: o.datasetName });
+            return `${o.name}: ${ref}${o.committed ? '' : ', uncommitted'}`;
+          })
           .join('\n'),
       ],
       ['Log', r.logPath],

@@ -3,7 +3,7 @@ import { StrataCommand } from '../../ui/base-command.js';
 import { jobFlags, runnerOptions } from '../../ui/job-flags.js';
 import { jobResultsText } from '../../ui/job-render.js';
 import { execJob, type JobResult } from '../../services/jobs.js';
-import { UsageError } from '../../core/errors.js';
+import { ExitCode, UsageError } from '../../core/errors.js';
 
 export default class JobsExec extends StrataCommand<JobResult> {
   static override summary = 'Run one command with dataset inputs and outputs (inside a container or a cluster task)';
@@ -45,7 +45,8 @@ export default class JobsExec extends StrataCommand<JobResult> {
       resumeFrom,
       ...runnerOptions(flags, this.jsonEnabled(), this.signal),
     });
-    if (result.status !== 'succeeded') process.exitCode = result.exitCode && result.exitCode > 0 ? result.exitCode : 1;
+    // The job's own exit code is in the result: Strata's says which class of thing happened.
+    if (result.status !== 'succeeded') process.exitCode = ExitCode.jobFailed;
     return result;
   }
 

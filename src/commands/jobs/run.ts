@@ -3,6 +3,7 @@ import { StrataCommand } from '../../ui/base-command.js';
 import { jobFlags, runnerOptions } from '../../ui/job-flags.js';
 import { jobResultsText } from '../../ui/job-render.js';
 import { runSpec, type SpecRunResult } from '../../services/job-specs.js';
+import { ExitCode } from '../../core/errors.js';
 
 export default class JobsRun extends StrataCommand<SpecRunResult> {
   static override summary = 'Run the jobs of a spec file: dataset inputs in, synced outputs out as committed versions';
@@ -27,7 +28,7 @@ export default class JobsRun extends StrataCommand<SpecRunResult> {
       job: flags.job,
       ...runnerOptions(flags, this.jsonEnabled(), this.signal),
     });
-    if (result.jobs.some((j) => j.status !== 'succeeded')) process.exitCode = 1;
+    if (result.jobs.some((j) => j.status !== 'succeeded')) process.exitCode = ExitCode.jobFailed;
     return result;
   }
 

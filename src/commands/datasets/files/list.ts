@@ -24,8 +24,13 @@ export default class FilesList extends StrataCommand<FileListing[]> {
 
   protected render(files: FileListing[]): string {
     return table(
-      ['Name', 'Size', 'Modified'],
-      files.map((f) => [f.type === 'dir' ? `${f.path}/` : f.path, formatBytes(f.size), f.mtime ?? '']),
+      ['Name', 'Size', 'Mode', 'Modified'],
+      files.map((f) => [
+        f.type === 'dir' ? `${f.path}/` : f.path,
+        formatBytes(f.size),
+        f.mode === undefined ? '' : f.mode.toString(8).padStart(4, '0'),
+        f.mtime ?? '',
+      ]),
     );
   }
 }

@@ -3,7 +3,7 @@ import { DEFAULT_EXPANSION_FLOOR_MIB, DEFAULT_MAX_EXPANSION } from '../../../tra
 import { StrataCommand } from '../../../ui/base-command.js';
 import { singularAliases } from '../../../ui/aliases.js';
 import { putFlags } from '../../../ui/put-flags.js';
-import { formatBytes } from '../../../ui/table.js';
+import { putSummary } from '../../../ui/version-render.js';
 import { putIntoVersion, type PutResult } from '../../../services/files.js';
 import { UsageError } from '../../../core/errors.js';
 
@@ -55,6 +55,6 @@ export default class FilesPut extends StrataCommand<PutResult> {
   }
 
   protected render(r: PutResult): string {
-    return `Put ${r.files} file(s), ${formatBytes(r.bytes)} into ${r.ref}: ${formatBytes(r.bytesUploaded)} uploaded, ${formatBytes(r.bytesSkipped)} already stored, ${r.seconds.toFixed(1)} s`;
+    return putSummary(r);
   }
 }

@@ -4,6 +4,7 @@ import { singularAliases } from '../../../ui/aliases.js';
 import { createVersion, type VersionView } from '../../../services/versions.js';
 import { createVersionFromSources, type PutResult } from '../../../services/files.js';
 import { putFlags } from '../../../ui/put-flags.js';
+import { putSummary } from '../../../ui/version-render.js';
 
 type Result = VersionView & { put?: PutResult };
 
@@ -44,7 +45,7 @@ export default class VersionsCreate extends StrataCommand<Result> {
 
   protected render(v: Result): string {
     return v.put
-      ? `Created dataset version: ${v.ref}\nCommitted dataset version: ${v.ref}`
+      ? `Created dataset version: ${v.ref}\n${putSummary(v.put)}\nCommitted dataset version: ${v.ref}`
       : `Created dataset version: ${v.ref}`;
   }
 }
