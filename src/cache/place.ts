@@ -8,7 +8,7 @@ import { setMtimeMs } from '../core/mtime.js';
 import { SafeDirs } from '../core/safe-dirs.js';
 import { TARGET_TEMP_PREFIX, tempBeside, tempName } from '../core/temp-name.js';
 import { hashFile } from '../core/hash.js';
-import { createdWithMode, type CacheStore } from './store.js';
+import { BLOB_MODE, createdWithMode, type CacheStore } from './store.js';
 import { linkFileSync, PLACED, type PlaceJob } from './place-file.js';
 import { placeInParallel } from './place-parallel.js';
 
@@ -73,8 +73,27 @@ export class Placer {
   ) {
     this.dirs = new SafeDirs(plan.target);
     this.root = resolve(plan.target);
-    this.reflinkWorks = plan.link === 'auto' || plan.link === 'reflink';
+    // hardlink clones what it cannot link (a file whose mode is not the blob's), where it can
+    this.reflinkWorks = plan.link !== 'copy';
     this.used = plan.link;
+  }
+
+  /**
+   * The mode a placed file gets: the manifest's; for the read-only consumers of hardlink, without
+   * its write bits (an executable is 0555), as the blob it may be a link of is read-only.
+   */
+  private modeOf(file: FileEntry): number {
+    const mode = file.mode & 0o7777;
+    return this.plan.link === 'hardlink' ? mode & ~0o222 : mode;
+  }
+
+  /**
+   * Whether a file may be the cache's inode: only when that inode's mode (0444, one per content)
+   * is the file's own. An executable, or a file of any other mode, is a clone or a copy with its
+   * mode: two files of the same bytes and different modes cannot share one inode.
+   */
+  private linkable(file: FileEntry): boolean {
+    return this.modeOf(file) === BLOB_MODE;
   }
 
   /**
@@ -87,7 +106,8 @@ export class Placer {
     const rest: FileEntry[] = [];
     for (const file of files) {
       this.plan.signal?.throwIfAborted();
-      if (linkFileSync(this.plan.cache.blobPath(file.sha256), file.size, this.destinationOf(file))) placed(file);
+      const blob = this.plan.cache.blobPath(file.sha256);
+      if (this.linkable(file) && linkFileSync(blob, file.size, this.destinationOf(file))) placed(file);
       else rest.push(file);
     }
     return rest;
@@ -173,17 +193,17 @@ export class Placer {
   /** Places one file from the cache; `bytes`, when given, are its verified content, just fetched. */
   async place(file: FileEntry, bytes?: Buffer): Promise<void> {
     const destination = this.destinationOf(file);
-    if (this.plan.link === 'hardlink' && this.linksWork) {
+    if (this.plan.link === 'hardlink' && this.linksWork && this.linkable(file)) {
       const existing = await lstat(destination).catch(() => undefined);
       if (existing?.isDirectory())
         throw new UsageError(`cannot write ${destination}: a directory is in the way`, 'EPATH');
       if (await this.hardlink(file, destination, existing !== undefined)) return;
+      // A blob another user filled cannot be linked where protected_hardlinks is on (Debian's
+      // default), nor any blob where the cache is on another filesystem: such a file gets a
+      // verified copy instead, and the result says so.
+      this.used = 'copy';
     }
-    // A blob another user filled cannot be linked where protected_hardlinks is on (Debian's
-    // default), nor any blob where the cache is on another filesystem: such a file gets a
-    // verified copy instead, and the result says so.
-    if (this.plan.link === 'hardlink') this.used = 'copy';
-    const mode = file.mode & 0o7777;
+    const mode = this.modeOf(file);
     if (bytes) {
       if (this.used === 'auto') this.used = 'copy';
       return this.throughTemp(file, destination, async (temp) => {
@@ -220,7 +240,7 @@ export class Placer {
     const temp = tempBeside(destination);
     let renamed = false;
     try {
-      if (!(await write(temp))) await chmod(temp, file.mode & 0o7777);
+      if (!(await write(temp))) await chmod(temp, this.modeOf(file));
       await setMtimeMs(temp, file.mtimeMs);
       faultPoint('target:before-rename');
       await rename(temp, destination).catch((error: NodeJS.ErrnoException) => {
@@ -266,7 +286,7 @@ export class Placer {
   private async reflink(file: FileEntry, temp: string): Promise<boolean> {
     try {
       await copyFile(this.plan.cache.blobPath(file.sha256), temp, constants.COPYFILE_FICLONE_FORCE);
-      this.used = 'reflink';
+      if (this.used === 'auto') this.used = 'reflink';
       return true;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;

@@ -47,7 +47,7 @@ export function readVerifiedBlobSync(path: string, sha256: string, size: number)
 /** Directories the cache creates: group-writable and setgid, so a team sharing it shares its group. */
 const DIR_MODE = 0o2775;
 /** Blobs never change once there. */
-const BLOB_MODE = 0o444;
+export const BLOB_MODE = 0o444;
 /** Whether a file created with this mode gets all of it (the umask strips none of its bits). */
 export const createdWithMode = (mode: number): boolean => (mode & UMASK) === 0;
 // process.umask() without an argument only reads it (a documentation-only deprecation).

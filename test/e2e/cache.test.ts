@@ -27,7 +27,7 @@ import { assertBuilt, expectFailure } from '../helpers/expect-cli.js';
 import { committedVersion, createDataset, listFilesJson, writeFiles, type VersionJson } from '../helpers/fixtures.js';
 import { statFiles } from '../helpers/snapshot.js';
 import { tempDirs } from '../helpers/temp.js';
-import { makeTree, randomBytesFrom, readTree, rng } from '../helpers/tree.js';
+import { makeTree, randomBytesFrom, readTree, rng, type TreeEntry } from '../helpers/tree.js';
 import { inCI } from '../helpers/ci.js';
 
 const fresh = tempDirs('strata-cache-');
@@ -132,6 +132,23 @@ function strataAs(uid: number, gid: number, args: string[], home: string): Promi
     child.on('error', fail);
     child.on('close', (code, signal) => done({ code, signal, stdout, stderr }));
   });
+}
+
+/**
+ * A hardlink get: each file of the cache's mode (0444 read-only) is the cache's inode; any other
+ * (an executable) is a copy of its own, with its manifest mode made read-only (0555).
+ */
+function expectHardlinked(target: string, files: TreeEntry[], cache: string): void {
+  for (const f of files) {
+    const s = statSync(join(target, f.path));
+    const blob = statSync(blobPath(cache, f.sha256));
+    const readOnly = f.mode & ~0o222;
+    expect({ path: f.path, mode: s.mode & 0o777, linked: s.ino === blob.ino }).toEqual({
+      path: f.path,
+      mode: readOnly,
+      linked: readOnly === 0o444,
+    });
+  }
 }
 
 describe.concurrent('materializing through the cache', () => {
@@ -394,11 +411,7 @@ describe.concurrent('materializing through the cache', () => {
       link: 'hardlink',
       hits: distinctBlobs(src),
     });
-    for (const f of readTree(src)) {
-      const s = statSync(join(hard, f.path));
-      expect(s.ino, f.path).toBe(statSync(blobPath(cache, f.sha256)).ino);
-      expect(s.mode & 0o777).toBe(0o444);
-    }
+    expectHardlinked(hard, readTree(src), cache);
 
     const copied = fresh();
     expect(await get(o, v.ref, copied, '--link', 'copy')).toMatchObject({ link: 'copy' });
@@ -436,8 +449,7 @@ describe.concurrent('materializing through the cache', () => {
     // Hardlinks carry the cache's mode and mtime: the bytes are the version's.
     const content = (root: string): string[][] => readTree(root).map((f) => [f.path, f.sha256]);
     expect(content(target)).toEqual(content(src));
-    for (const f of files)
-      expect(statSync(join(target, f.path)).ino, f.path).toBe(statSync(blobPath(cache, f.sha256!)).ino);
+    expectHardlinked(target, readTree(src), cache);
   });
 
   it('a hardlink get with the cache on another filesystem than the target gets verified copies', async () => {
@@ -455,13 +467,15 @@ describe.concurrent('materializing through the cache', () => {
         link: 'copy',
         misses: distinctBlobs(src),
       });
-      expect(readTree(target)).toEqual(readTree(src));
+      // Read-only, as the links would have been.
+      const readOnly = readTree(src).map((f) => ({ ...f, mode: f.mode & ~0o222 }));
+      expect(readTree(target)).toEqual(readOnly);
       const warm = fresh();
       expect(await get(o, v.ref, warm, '--cache-dir', cache, '--link', 'hardlink')).toMatchObject({
         link: 'copy',
         hits: distinctBlobs(src),
       });
-      expect(readTree(warm)).toEqual(readTree(src));
+      expect(readTree(warm)).toEqual(readOnly);
     } finally {
       rmSync(cache, { recursive: true, force: true });
     }

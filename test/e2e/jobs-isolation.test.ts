@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { strata, strataJson, type CliOptions, type CliResult } from '../helpers/cli.js';
@@ -143,6 +143,56 @@ describe.concurrent('jobs under namespace isolation (root)', () => {
       expect(filesUnder('/outputs')).toEqual([]);
     },
   );
+});
+
+/**
+ * A dataset `tools` with two files of the same bytes, one executable: the job must see each with
+ * its own mode (read-only), run the executable, and version what it copies out with those modes.
+ */
+async function withTools(): Promise<Home> {
+  const cache = join(fresh(), 'team-cache');
+  const o = { home: fresh(), env: { STRATA_CACHE_DIR: cache } };
+  const src = writeFiles(fresh(), { 'prep.sh': '#!/bin/sh\necho prepared\n', 'copy.sh': '#!/bin/sh\necho prepared\n' });
+  chmodSync(join(src, 'prep.sh'), 0o755);
+  chmodSync(join(src, 'copy.sh'), 0o644);
+  await createDataset(o, 'tools');
+  await committedVersion(o, 'tools', `${src}/`);
+  return { o, cache };
+}
+
+const TOOLS_SCRIPT = [
+  'set -e',
+  'd="$STRATA_INPUT_TOOLS"',
+  '"$d/prep.sh" > "$STRATA_OUTPUT_OUT/ran.txt"',
+  'stat -c "%n %a" "$d/prep.sh" "$d/copy.sh" | sed "s|^$d/||" > "$STRATA_OUTPUT_OUT/modes.txt"',
+  'cp -p "$d/prep.sh" "$STRATA_OUTPUT_OUT/prep.sh"',
+].join('\n');
+
+async function expectToolsRun(o: CliOptions, flags: string[]): Promise<void> {
+  const { job } = await exec(o, ['--input', 'tools=tools', '--output', 'out=out', ...flags], TOOLS_SCRIPT);
+  expect(await contentsOf(o, job.outputs[0]!.ref)).toMatchObject({
+    'ran.txt': 'prepared\n',
+    'modes.txt': 'prep.sh 555\ncopy.sh 444\n',
+  });
+  const files = await strataJson<{ path: string; mode: number }[]>(
+    ['datasets', 'files', 'list', '--id', job.outputs[0]!.ref, '--recursive'],
+    o,
+  );
+  expect(files.find((f) => f.path === 'prep.sh')?.mode).toBe(0o555);
+}
+
+describe.concurrent('executables among the inputs', () => {
+  it.runIf(asRoot)('under namespace isolation: run, 0555 beside a 0444 file of the same bytes', async () => {
+    const { o, cache } = await withTools();
+    await expectToolsRun(o, []);
+    // The executable is a copy of the blob both files share, never a change to it.
+    expect(new Set(cacheBlobs(cache).map((b) => b.mode))).toEqual(new Set([0o444]));
+  });
+
+  it('under --isolation none: the same', async () => {
+    const { o } = await withTools();
+    await expectToolsRun(o, ['--isolation', 'none']);
+  });
 });
 
 describe.concurrent('jobs with --isolation none', () => {
