@@ -24,6 +24,15 @@ import { placeInParallel } from './place-parallel.js';
 export type LinkMode = 'auto' | 'reflink' | 'hardlink' | 'copy';
 export const LINK_MODES: readonly LinkMode[] = ['auto', 'reflink', 'hardlink', 'copy'];
 
+/**
+ * The mode a file placed from the cache gets: its manifest mode; for the read-only consumers of
+ * hardlink, without the write bits (an executable is 0555), as the blob it may be a link of is.
+ */
+export function placedMode(manifestMode: number, link: LinkMode): number {
+  const mode = manifestMode & 0o7777;
+  return link === 'hardlink' ? mode & ~0o222 : mode;
+}
+
 /** Larger files are copied with copyFile and hashed separately instead of read whole. */
 const READ_WHOLE_LIMIT = 64 * 1024 * 1024;
 /** Cached files up to this size are placed by the synchronous fast path on local disks. */
@@ -78,13 +87,8 @@ export class Placer {
     this.used = plan.link;
   }
 
-  /**
-   * The mode a placed file gets: the manifest's; for the read-only consumers of hardlink, without
-   * its write bits (an executable is 0555), as the blob it may be a link of is read-only.
-   */
   private modeOf(file: FileEntry): number {
-    const mode = file.mode & 0o7777;
-    return this.plan.link === 'hardlink' ? mode & ~0o222 : mode;
+    return placedMode(file.mode, this.plan.link);
   }
 
   /**

@@ -8,6 +8,7 @@ import { DatasetQueries } from './datasets.js';
 import { FileQueries } from './files.js';
 import { RunQueries } from './runs.js';
 import { ClaimQueries } from './claims.js';
+import { PlacementQueries } from './placements.js';
 import { BUSY_TIMEOUT_MS, catalogDamaged } from './errors.js';
 
 export type Db = Database.Database;
@@ -21,6 +22,7 @@ export class Catalog {
   readonly files: FileQueries;
   readonly runs: RunQueries;
   readonly claims: ClaimQueries;
+  readonly placements: PlacementQueries;
 
   private constructor(private readonly db: Db) {
     this.providers = new ProviderQueries(db);
@@ -28,6 +30,7 @@ export class Catalog {
     this.files = new FileQueries(db);
     this.runs = new RunQueries(db);
     this.claims = new ClaimQueries(db);
+    this.placements = new PlacementQueries(db);
   }
 
   /**

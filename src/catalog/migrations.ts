@@ -125,6 +125,19 @@ export const migrations: readonly (string | ((db: Db) => void))[] = [
   ALTER TABLE storage_providers ADD COLUMN gc_generation INTEGER NOT NULL DEFAULT 0;
   `,
   /* 5 */ sealCommitted,
+  /* 6 */ `
+  -- The gets into each local directory (absolute path): which version, which of its paths (JSON
+  -- array; NULL: all), and when the last file was in place. A later get replaces a file only
+  -- while it is as a get left it (docs/cache.md, "Getting into a directory that has files").
+  CREATE TABLE placements (
+    target TEXT NOT NULL,
+    dataset_id TEXT NOT NULL,
+    version_id TEXT NOT NULL,
+    paths TEXT,
+    placed_at_ms INTEGER NOT NULL
+  );
+  CREATE INDEX placements_by_target ON placements (target, placed_at_ms);
+  `,
 ];
 
 /** Seals the versions committed before seals existed, from the rows they have now. */

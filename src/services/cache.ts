@@ -5,12 +5,12 @@ import { CacheStore } from '../cache/store.js';
 import { cacheBlobs, prune, removeStaleTemps, type PruneResult } from '../cache/evict.js';
 import { heldBlobs } from '../cache/lease.js';
 import { materialize, type MaterializeResult } from '../cache/materialize.js';
-import type { LinkMode } from '../cache/place.js';
+import { placedMode, type LinkMode } from '../cache/place.js';
 import { hashFile } from '../core/hash.js';
-import type { ProgressSink } from '../transfer/progress.js';
 import { findProvider, resolveRef } from './resolve.js';
 import { transferConcurrency } from './concurrency.js';
-import { selectFiles } from './file-reads.js';
+import { selectFiles, targetOf, withProgress, type GetInput } from './file-reads.js';
+import { getIntoTarget } from './target-guard.js';
 import { refreshForRead } from './sync.js';
 import { blobReader } from '../transfer/read-blob.js';
 
@@ -32,16 +32,9 @@ function maxSize(ctx: AppContext): number | undefined {
   return value === undefined ? undefined : Number(value);
 }
 
-export interface MaterializeInput {
-  id: string;
-  targetPath: string;
-  sourcePaths?: string[];
-  offline?: boolean;
+export interface MaterializeInput extends GetInput {
   link?: LinkMode;
   cacheDir?: string;
-  concurrency?: number;
-  progress?: ProgressSink;
-  signal?: AbortSignal;
 }
 
 /**
@@ -52,34 +45,31 @@ export interface MaterializeInput {
 export async function materializeVersion(
   ctx: AppContext,
   input: MaterializeInput,
-): Promise<MaterializeResult & { ref: string; target: string; cacheDir: string }> {
+): Promise<MaterializeResult & { ref: string; target: string; cacheDir: string; unchanged: number; removed: number }> {
   await refreshForRead(ctx, input.id, input.offline);
   const { dataset, version } = resolveRef(ctx, input.id);
+  const link = input.link ?? 'auto';
   const files = selectFiles(ctx, version, input.sourcePaths);
+  const target = targetOf(input, dataset.id, version.id, files, (f) => placedMode(f.mode, link));
   const cache = openCache(ctx, input.cacheDir);
   const provider = findProvider(ctx, dataset.storageProviderId);
-  input.progress?.start(
-    files.length,
-    files.reduce((n, f) => n + f.size, 0),
+  const result = await getIntoTarget(ctx, target, (place) =>
+    withProgress(input.progress, place, () =>
+      materialize({
+        cache,
+        files: place,
+        target: input.targetPath,
+        link,
+        read: blobReader(() => ctx.backend(provider)),
+        concurrency: transferConcurrency(ctx, input.concurrency, 'get'),
+        progress: input.progress,
+        signal: input.signal,
+      }),
+    ),
   );
-  let result: MaterializeResult;
-  try {
-    result = await materialize({
-      cache,
-      files,
-      target: input.targetPath,
-      link: input.link ?? 'auto',
-      read: blobReader(() => ctx.backend(provider)),
-      concurrency: transferConcurrency(ctx, input.concurrency, 'get'),
-      progress: input.progress,
-      signal: input.signal,
-    });
-  } finally {
-    input.progress?.stop();
-  }
   const cap = maxSize(ctx);
   if (cap !== undefined) await prune(cache, cap);
-  return { ref: `${dataset.id}:${version.id}`, target: input.targetPath, cacheDir: cache.dir, ...result };
+  return { ref: target.ref, target: input.targetPath, cacheDir: cache.dir, ...result };
 }
 
 export interface CacheStatsResult {

@@ -8,6 +8,7 @@ import type { ProgressSink } from '../transfer/progress.js';
 import { transferConcurrency } from './concurrency.js';
 import { findProvider, resolveRef } from './resolve.js';
 import { refreshForRead } from './sync.js';
+import { getIntoTarget, type TargetInput } from './target-guard.js';
 
 export interface FileListing {
   path: string;
@@ -62,6 +63,10 @@ export interface GetInput {
   targetPath: string;
   sourcePaths?: string[];
   offline?: boolean;
+  /** replace files that differ from the version and from what strata last put there */
+  force?: boolean;
+  /** also remove files the version (or the selected paths of it) does not have */
+  mirror?: boolean;
   concurrency?: number;
   progress?: ProgressSink;
   signal?: AbortSignal;
@@ -74,29 +79,67 @@ export interface GetInput {
 export async function getFromVersion(
   ctx: AppContext,
   input: GetInput,
-): Promise<GetSummary & { ref: string; target: string }> {
+): Promise<GetSummary & { ref: string; target: string; unchanged: number; removed: number }> {
   await refreshForRead(ctx, input.id, input.offline);
   const { dataset, version } = resolveRef(ctx, input.id);
-  const files = selectFiles(ctx, version, input.sourcePaths);
+  const target = targetOf(input, dataset.id, version.id, selectFiles(ctx, version, input.sourcePaths), placedMode);
   const backend = await ctx.backend(findProvider(ctx, dataset.storageProviderId));
-  input.progress?.start(
+  const summary = await getIntoTarget(ctx, target, (files) =>
+    withProgress(input.progress, files, () =>
+      getFiles({
+        backend,
+        files,
+        target: input.targetPath,
+        concurrency: transferConcurrency(ctx, input.concurrency, 'get'),
+        progress: input.progress,
+        signal: input.signal,
+      }),
+    ),
+  );
+  return { ref: target.ref, target: input.targetPath, ...summary };
+}
+
+/** What the target guard needs of a get. */
+export function targetOf(
+  input: GetInput,
+  datasetId: string,
+  versionId: string,
+  files: FileEntry[],
+  modeOf: (file: FileEntry) => number,
+): TargetInput {
+  const selected = (input.sourcePaths ?? []).map(normalizeVersionPath);
+  return {
+    target: input.targetPath,
+    ref: `${datasetId}:${versionId}`,
+    datasetId,
+    versionId,
+    paths: selected.includes('') ? [] : selected,
+    files,
+    modeOf,
+    force: input.force,
+    mirror: input.mirror,
+  };
+}
+
+/** Runs a transfer of `files` with the progress bar started for them and stopped after. */
+export async function withProgress<T>(
+  progress: ProgressSink | undefined,
+  files: readonly FileEntry[],
+  run: () => Promise<T>,
+): Promise<T> {
+  progress?.start(
     files.length,
     files.reduce((n, f) => n + f.size, 0),
   );
   try {
-    const summary = await getFiles({
-      backend,
-      files,
-      target: input.targetPath,
-      concurrency: transferConcurrency(ctx, input.concurrency, 'get'),
-      progress: input.progress,
-      signal: input.signal,
-    });
-    return { ref: `${dataset.id}:${version.id}`, target: input.targetPath, ...summary };
+    return await run();
   } finally {
-    input.progress?.stop();
+    progress?.stop();
   }
 }
+
+/** A file straight from storage gets its manifest mode. */
+const placedMode = (file: FileEntry): number => file.mode & 0o7777;
 
 /** A version's files, or those under the given paths; a committed version's checked against its seal. */
 export function selectFiles(ctx: AppContext, version: Version, paths: string[] = []): FileEntry[] {

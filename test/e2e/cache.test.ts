@@ -428,7 +428,7 @@ describe.concurrent('materializing through the cache', () => {
       });
   });
 
-  it('a hardlink get links what it can, fetches an evicted blob again, and replaces a file in the way', async () => {
+  it('a hardlink get links what it can, fetches an evicted blob again, and with --force replaces a file in the way', async () => {
     const o = { home: fresh() };
     const { v, src } = await version(o, 30, 8);
     const cache = join(o.home, 'cache');
@@ -440,7 +440,7 @@ describe.concurrent('materializing through the cache', () => {
     const inTheWay = files.find((f) => f.sha256 !== evicted.sha256)!;
     writeFiles(target, { [inTheWay.path]: 'an older file, not a link' });
 
-    expect(await get(o, v.ref, target, '--link', 'hardlink')).toMatchObject({
+    expect(await get(o, v.ref, target, '--link', 'hardlink', '--force')).toMatchObject({
       link: 'hardlink',
       files: files.length,
       hits: distinctBlobs(src) - 1,
