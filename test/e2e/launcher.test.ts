@@ -77,4 +77,21 @@ describe('the launcher and its code cache', () => {
     expect(run(dir, ['--version'])).toEqual({ code: 0, stdout: version, stderr: '' });
     expect(readFileSync(cacheFile).subarray(0, 32)).toEqual(sha256(readFileSync(bundle)));
   });
+
+  it("the README's install (npm install -g of the clone) gives a strata that runs from anywhere", () => {
+    const prefix = fresh();
+    const npm = spawnSync('npm', ['install', '-g', '--prefix', prefix, ROOT, '--no-audit', '--no-fund'], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_ENV: undefined },
+    });
+    expect({ code: npm.status, stderr: npm.stderr }).toMatchObject({ code: 0 });
+    const home = fresh();
+    const r = spawnSync(join(prefix, 'bin/strata'), ['datasets', 'create', '--name', 'demo', '--json'], {
+      encoding: 'utf8',
+      cwd: fresh(),
+      env: { ...process.env, NODE_ENV: undefined, STRATA_HOME: home },
+    });
+    expect({ code: r.status, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(JSON.parse(r.stdout)).toMatchObject({ name: 'demo' });
+  });
 });
