@@ -3,11 +3,11 @@ import { appendFile, chmod, mkdir, readFile, rename, stat, unlink, writeFile } f
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { failedAt, IntegrityError } from '../core/errors.js';
+import { ContentMismatch, failedAt } from '../core/errors.js';
 import { faultPoint } from '../core/faults.js';
 import { sha256Hex } from '../core/hash.js';
 import { sweepAbandonedTemps, tempName } from '../core/temp-name.js';
-import { freshReadOnce, readHashed, readIntoFile, type BlobSink } from '../transfer/read-blob.js';
+import { rereadGarbled, readHashed, readIntoFile, type BlobSink } from '../transfer/read-blob.js';
 
 const intact = (bytes: Buffer, sha256: string, size: number): boolean =>
   bytes.length === size && sha256Hex(bytes) === sha256;
@@ -141,14 +141,15 @@ export class CacheStore {
     let placed = false;
     try {
       const whole = size <= WHOLE_LIMIT ? Buffer.allocUnsafe(size) : undefined;
-      const bytes = await freshReadOnce(async () => {
+      const bytes = await rereadGarbled(async () => {
         await Promise.all([unlink(temp).catch(() => undefined), tee && unlink(tee).catch(() => undefined)]);
         const { sha256: got, bytes: length } = whole
           ? await readHashed(read, size, async (chunk, at) => void chunk.copy(whole, at))
           : await (tee ? readIntoFile(read, tee, size, temp) : readIntoFile(read, temp, size));
         if (got !== sha256 || length !== size) {
-          throw new IntegrityError(
+          throw new ContentMismatch(
             `blob ${sha256} read from storage does not match its sha256 (got ${got}, ${length} of ${size} bytes); it was not cached`,
+            `${got}:${length}`,
           );
         }
         return whole?.subarray(0, length);

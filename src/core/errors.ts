@@ -52,6 +52,16 @@ export class IntegrityError extends StrataError {
   }
 }
 
+/** Content read back that is not what its sha256 says; `got` names what arrived (sha256 and size). */
+export class ContentMismatch extends IntegrityError {
+  constructor(
+    message: string,
+    readonly got: string,
+  ) {
+    super(message);
+  }
+}
+
 export class StorageError extends StrataError {
   constructor(message: string, options?: { cause?: unknown; code?: string }) {
     super(message, options?.code ?? 'ESTORAGE', ExitCode.storage, options);

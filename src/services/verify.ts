@@ -1,12 +1,12 @@
 import pLimit from 'p-limit';
 import type { AppContext } from './context.js';
 import type { FileEntry } from '../core/model.js';
-import { IntegrityError, NotFoundError } from '../core/errors.js';
+import { ContentMismatch, IntegrityError, NotFoundError } from '../core/errors.js';
 import { checkPresence } from './presence.js';
 import { versionFiles } from './sealed.js';
 import { refreshForRead } from './sync.js';
 import { findProvider, resolveRef } from './resolve.js';
-import { freshReadOnce, readBlob, readHashed, type BlobSink } from '../transfer/read-blob.js';
+import { rereadGarbled, readBlob, readHashed, type BlobSink } from '../transfer/read-blob.js';
 
 export interface VerifyResult {
   ref: string;
@@ -45,13 +45,16 @@ export async function verifyVersion(
           limit(async () => {
             input.signal?.throwIfAborted();
             // No cap on what arrives: a blob of another length is other content. What is wrong is
-            // read afresh once: only content wrong again is reported.
+            // read again while it differs each time: only the same wrong content twice is reported.
             const read = (sink: BlobSink): Promise<void> => readBlob(backend, f.sha256, f.size, sink, input.signal);
             try {
-              await freshReadOnce(async () => {
+              await rereadGarbled(async () => {
                 const got = await readHashed(read, Number.POSITIVE_INFINITY);
                 if (got.sha256 !== f.sha256 || got.bytes !== f.size) {
-                  throw new IntegrityError(`${f.path} (content does not match its sha256)`);
+                  throw new ContentMismatch(
+                    `${f.path} (content does not match its sha256)`,
+                    `${got.sha256}:${got.bytes}`,
+                  );
                 }
               });
             } catch (error) {

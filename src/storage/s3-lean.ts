@@ -116,20 +116,52 @@ export class LeanS3 {
     } = {},
   ): Promise<LeanResponse> {
     return this.target.policy.call(
-      async (timeoutMs) => {
-        const signedWith = this.clockOffsetMs;
-        const response = await this.once(method, key, options, timeoutMs);
-        if (response.status >= 200 && response.status < 300) return response;
-        if (options.accept?.includes(response.status)) {
-          response.body.resume();
-          return response;
-        }
-        throw Object.assign(await errorOf(response, method), { signedOffsetMs: signedWith });
-      },
+      (timeoutMs) => this.attempt(method, key, options, timeoutMs),
       (error) => this.judge(error),
       options.signal,
       options.bodyFollows,
     );
+  }
+
+  /**
+   * send() for a small answer (XML) read whole within each attempt: an answer whose body breaks
+   * off or stalls is a failed attempt, retried as any other, never a failure after the fact.
+   */
+  sendForText(
+    method: LeanMethod,
+    key: string,
+    options: {
+      query?: Record<string, string>;
+      headers?: Record<string, string>;
+      body?: Buffer;
+      signal?: AbortSignal;
+    } = {},
+  ): Promise<{ headers: IncomingMessage['headers']; text: string }> {
+    return this.target.policy.call(
+      async (timeoutMs) => {
+        const response = await this.attempt(method, key, options, timeoutMs);
+        return { headers: response.headers, text: await readText(response.body) };
+      },
+      (error) => this.judge(error),
+      options.signal,
+    );
+  }
+
+  /** One request: the response when its status is 2xx or accepted, else its error. */
+  private async attempt(
+    method: LeanMethod,
+    key: string,
+    options: Parameters<LeanS3['send']>[2] & {},
+    timeoutMs: number,
+  ): Promise<LeanResponse> {
+    const signedWith = this.clockOffsetMs;
+    const response = await this.once(method, key, options, timeoutMs);
+    if (response.status >= 200 && response.status < 300) return response;
+    if (options.accept?.includes(response.status)) {
+      response.body.resume();
+      return response;
+    }
+    throw Object.assign(await errorOf(response, method), { signedOffsetMs: signedWith });
   }
 
   private judge(error: unknown): Verdict {
@@ -260,9 +292,16 @@ const canonicalQuery = (query: Record<string, string>): string =>
     .map((k) => `${uriEncode(k)}=${uriEncode(query[k]!)}`)
     .join('&');
 
+/** A small body (XML), whole. */
+export async function readText(body: Readable): Promise<string> {
+  let text = '';
+  for await (const chunk of body) text += (chunk as Buffer).toString();
+  return text;
+}
+
 async function errorOf(response: LeanResponse, method: string): Promise<LeanS3Error> {
   let text = '';
-  if (method !== 'HEAD') for await (const chunk of response.body as Readable) text += (chunk as Buffer).toString();
+  if (method !== 'HEAD') text = await readText(response.body);
   else response.body.resume();
   const code =
     /<Code>([^<]+)<\/Code>/.exec(text)?.[1] ??

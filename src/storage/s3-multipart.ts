@@ -2,6 +2,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { faultPoint } from '../core/faults.js';
 import { LeanS3Error, type LeanS3 } from './s3-lean.js';
+import { attemptsOf } from './endpoint.js';
 
 /** The body being uploaded failed (not S3): its error is the cause, to be reported as itself. */
 export class SourceFailed extends Error {
@@ -94,7 +95,9 @@ export async function multipartUpload(
   options: MultipartOptions,
 ): Promise<{ createdBy: Date }> {
   const { signal } = options;
-  const created = await lean.send('POST', key, {
+  // An answer lost on the way makes the retry start a second upload: the first is aborted below
+  // with the other stale ones (abortStaleUploads).
+  const created = await lean.sendForText('POST', key, {
     query: { uploads: '' },
     headers: options.contentType ? { 'content-type': options.contentType } : {},
     signal,
@@ -102,23 +105,30 @@ export async function multipartUpload(
   // The server's clock when it had started this upload (its Date has whole seconds): an upload
   // of the key initiated before is another's, or one of ours whose answer was lost and retried.
   const createdBy = new Date(Date.parse(String(created.headers.date ?? '')) + 1000 || Date.now());
-  const uploadId = xmlField(await text(created.body), 'UploadId');
-  if (!uploadId) throw new LeanS3Error('InvalidResponse', 'the server started no multipart upload', created.status);
+  const uploadId = xmlField(created.text, 'UploadId');
+  if (!uploadId) throw new LeanS3Error('InvalidResponse', 'the server started no multipart upload', 200);
   try {
-    const etags = await sendParts(lean, key, uploadId, parts, options);
+    const { etags, bytes } = await sendParts(lean, key, uploadId, parts, options);
     const xml = `<CompleteMultipartUpload>${etags
       .map((etag, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${etag}</ETag></Part>`)
       .join('')}</CompleteMultipartUpload>`;
-    const done = await lean.send('POST', key, {
-      query: { uploadId },
-      headers: { 'content-type': 'application/xml' },
-      body: Buffer.from(xml),
-      signal,
-    });
+    const done = await lean
+      .sendForText('POST', key, {
+        query: { uploadId },
+        headers: { 'content-type': 'application/xml' },
+        body: Buffer.from(xml),
+        signal,
+      })
+      .catch(async (error: unknown) => {
+        // Completed by an attempt whose answer was lost: the retry finds the upload gone.
+        if (!((error as Error).name === 'NoSuchUpload' && attemptsOf(error) > 1)) throw error;
+        const stored = await lean.send('HEAD', key, { accept: [404], signal });
+        if (stored.status !== 200 || Number(stored.headers['content-length']) !== bytes) throw error;
+        return { text: '' };
+      });
     // S3 may answer 200 and still fail the completion in the body.
-    const answer = await text(done.body);
-    const code = xmlField(answer, 'Code');
-    if (code) throw new LeanS3Error(code, xmlField(answer, 'Message') ?? code, 500);
+    const code = xmlField(done.text, 'Code');
+    if (code) throw new LeanS3Error(code, xmlField(done.text, 'Message') ?? code, 500);
     return { createdBy };
   } catch (error) {
     await lean.send('DELETE', key, { query: { uploadId } }).then(
@@ -135,8 +145,9 @@ async function sendParts(
   uploadId: string,
   parts: PartSource,
   options: MultipartOptions,
-): Promise<string[]> {
+): Promise<{ etags: string[]; bytes: number }> {
   const etags: string[] = [];
+  let bytes = 0;
   const free: Buffer[] = Array.from({ length: options.concurrency }, () => Buffer.allocUnsafeSlow(options.partSize));
   const inFlight = new Set<Promise<void>>();
   let failure: { error: unknown } | undefined;
@@ -177,11 +188,12 @@ async function sendParts(
       break;
     }
     send(partNumber, buffer, length);
+    bytes += length;
     if (length < buffer.length) break;
   }
   await Promise.all(inFlight);
   throwIfFailed();
-  return etags;
+  return { etags, bytes };
 }
 
 /**
@@ -191,8 +203,8 @@ async function sendParts(
  */
 export async function abortStaleUploads(lean: LeanS3, key: string, before: Date): Promise<void> {
   // The bucket itself (an empty key) lists its uploads.
-  const listed = await lean.send('GET', '', { query: { uploads: '', prefix: key } });
-  for (const [, upload] of (await text(listed.body)).matchAll(/<Upload>([\s\S]*?)<\/Upload>/g)) {
+  const listed = await lean.sendForText('GET', '', { query: { uploads: '', prefix: key } });
+  for (const [, upload] of listed.text.matchAll(/<Upload>([\s\S]*?)<\/Upload>/g)) {
     const id = xmlField(upload!, 'UploadId');
     const initiated = new Date(xmlField(upload!, 'Initiated') ?? 0);
     if (xmlField(upload!, 'Key') === xmlEscape(key) && id && initiated < before) {
@@ -205,12 +217,6 @@ const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&
 const XML_UNESCAPES = Object.fromEntries(Object.entries(XML_ESCAPES).map(([c, e]) => [e, c]));
 const xmlEscape = (text: string): string => text.replace(/[&<>"']/g, (c) => XML_ESCAPES[c]!);
 const unescapeXml = (text: string): string => text.replace(/&(amp|lt|gt|quot|apos);/g, (e) => XML_UNESCAPES[e]!);
-
-async function text(body: Readable): Promise<string> {
-  let out = '';
-  for await (const chunk of body) out += (chunk as Buffer).toString();
-  return out;
-}
 
 const xmlField = (xml: string, name: string): string | undefined =>
   new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1];

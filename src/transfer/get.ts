@@ -1,16 +1,16 @@
 import { chmod, lstat, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FileEntry } from '../core/model.js';
-import { IntegrityError, UsageError } from '../core/errors.js';
+import { ContentMismatch, IntegrityError, UsageError } from '../core/errors.js';
 import { checkManifestPath } from '../core/paths-in-manifest.js';
 import { faultPoint } from '../core/faults.js';
 import { setMtimeMs } from '../core/mtime.js';
 import type { StorageBackend } from '../storage/backend.js';
-import { freshReadOnce, readBlob, readIntoFile, type BlobSink } from './read-blob.js';
+import { rereadGarbled, readBlob, readIntoFile, type BlobSink } from './read-blob.js';
 import { forEachLimited } from './concurrency.js';
 import { SafeDirs } from '../core/safe-dirs.js';
 import { tempBeside } from '../core/temp-name.js';
-import type { ProgressSink } from './progress.js';
+import type { ProgressSink } from '../core/progress.js';
 
 export interface GetPlan {
   backend: StorageBackend;
@@ -54,7 +54,7 @@ export async function getFiles(plan: GetPlan): Promise<GetSummary> {
   return summary;
 }
 
-/** A file fetched, checked against its sha256 and size (read afresh once if it is not right), and renamed into place. */
+/** A file fetched, checked against its sha256 and size (read again while what arrives is garbled), and renamed into place. */
 export async function fetchVerified(
   backend: StorageBackend,
   file: FileEntry,
@@ -64,12 +64,13 @@ export async function fetchVerified(
   const temp = tempBeside(destination);
   try {
     const read = (sink: BlobSink): Promise<void> => readBlob(backend, file.sha256, file.size, sink, signal);
-    await freshReadOnce(async () => {
+    await rereadGarbled(async () => {
       await unlink(temp).catch(() => undefined);
       const got = await readIntoFile(read, temp, file.size);
       if (got.sha256 !== file.sha256 || got.bytes !== file.size) {
-        throw new IntegrityError(
+        throw new ContentMismatch(
           `${file.path}: content read back does not match its manifest (expected sha256 ${file.sha256}, ${file.size} bytes; got ${got.sha256}, ${got.bytes} bytes); nothing was written`,
+          `${got.sha256}:${got.bytes}`,
         );
       }
     });

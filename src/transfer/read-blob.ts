@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { failedAt, IntegrityError, StorageError } from '../core/errors.js';
+import { ContentMismatch, failedAt, IntegrityError, StorageError } from '../core/errors.js';
 import type { StorageBackend } from '../storage/backend.js';
 import { blobKey } from '../storage/keys.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -64,17 +64,26 @@ export async function readBlob(
   await readRanges(backend, key, size, sink, tuning, signal);
 }
 
+/** Reads of one blob at most, while each brings other wrong content (a path that garbles). */
+const GARBLED_READS = 5;
+
 /**
  * Runs a read that ends with a check of what arrived (IntegrityError when it is wrong), and runs it
- * once more when it fails the check: a byte flipped or a body cut short on the way is read again,
- * and only content that is wrong again on a fresh read is an integrity failure.
+ * again while it fails the check with content not seen before: a byte flipped or a body cut short
+ * on the way is read again. The same wrong content twice is what storage holds: an integrity
+ * failure, as is wrong content on every one of GARBLED_READS reads.
  */
-export async function freshReadOnce<T>(read: () => Promise<T>): Promise<T> {
-  try {
-    return await read();
-  } catch (error) {
-    if (!(error instanceof IntegrityError)) throw error;
-    return read();
+export async function rereadGarbled<T>(read: () => Promise<T>): Promise<T> {
+  const seen = new Set<string>();
+  for (let reads = 1; ; reads++) {
+    try {
+      return await read();
+    } catch (error) {
+      if (!(error instanceof IntegrityError)) throw error;
+      const got = error instanceof ContentMismatch ? error.got : 'unknown';
+      if (seen.has(got) || reads >= GARBLED_READS) throw error;
+      seen.add(got);
+    }
   }
 }
 
@@ -88,7 +97,7 @@ const BODY_ATTEMPTS = 100;
  * Reads bytes [start, end) of an object into sink, in order. A body that breaks off on the way (a
  * reset connection, a stall past the idle timeout, a garbled answer) is asked for again from the
  * byte where it stopped, so the sink sees one unbroken run. A body that ends cleanly ends the
- * read, short or not: the caller checks what arrived (and reads afresh once if it is wrong).
+ * read, short or not: the caller checks what arrived (and reads again while it is garbled: rereadGarbled).
  */
 async function readResuming(
   backend: StorageBackend,

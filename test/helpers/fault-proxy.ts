@@ -32,6 +32,7 @@ export class FaultProxy {
   private rate = 0;
   /** the next requests that meet a fault whatever the rate, then none */
   private burst = 0;
+  private only: ((req: IncomingMessage) => boolean) | undefined;
   private random: () => number;
   private inFlight = 0;
   private highWater = 0;
@@ -64,11 +65,15 @@ export class FaultProxy {
     return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
   }
 
-  /** From now on, this share (0 to 1) of requests meets this fault; undefined: none. */
-  set(kind: FaultKind | undefined, rate = 1): void {
+  /**
+   * From now on, this share (0 to 1) of requests meets this fault; undefined: none. With `only`,
+   * just the requests it picks (it is asked once per request).
+   */
+  set(kind: FaultKind | undefined, rate = 1, only?: (req: IncomingMessage) => boolean): void {
     this.kind = kind;
     this.rate = kind === undefined ? 0 : rate;
     this.burst = 0;
+    this.only = only;
   }
 
   /** The next `count` requests meet this fault, the ones after none. */
@@ -76,6 +81,7 @@ export class FaultProxy {
     this.kind = kind;
     this.rate = 0;
     this.burst = count;
+    this.only = undefined;
   }
 
   /**
@@ -114,9 +120,10 @@ export class FaultProxy {
       done = true;
     };
     res.on('close', finished);
-    const bursting = this.burst > 0;
+    const picked = this.kind !== undefined && (this.only?.(req) ?? true);
+    const bursting = picked && this.burst > 0;
     if (bursting) this.burst--;
-    const fault = this.kind !== undefined && (bursting || this.random() < this.rate) ? this.kind : undefined;
+    const fault = picked && (bursting || this.random() < this.rate) ? this.kind : undefined;
     if (fault) this.counts.faults++;
     if (fault === '500' || fault === '503' || fault === '429') {
       const [status, code] = ERRORS[fault];
