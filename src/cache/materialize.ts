@@ -2,10 +2,11 @@ import { forEachLimited } from '../transfer/concurrency.js';
 import type { FileEntry } from '../core/model.js';
 import { IntegrityError } from '../core/errors.js';
 import { checkManifestPath } from '../core/paths-in-manifest.js';
-import type { ProgressSink } from '../transfer/progress.js';
+import type { ProgressSink } from '../core/progress.js';
 import type { BlobReader, BlobSink } from '../transfer/read-blob.js';
 import { Lease } from './lease.js';
-import { Placer, type LinkMode } from './place.js';
+import type { LinkMode } from '../core/model.js';
+import { Placer } from './place.js';
 import { WHOLE_LIMIT as WHOLE_IN_HAND, type CacheStore } from './store.js';
 
 export interface MaterializePlan {

@@ -1,7 +1,7 @@
 import { constants, existsSync, statfsSync } from 'node:fs';
 import { chmod, copyFile, link, lstat, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import type { FileEntry } from '../core/model.js';
+import type { FileEntry, LinkMode } from '../core/model.js';
 import { failedAt, IntegrityError, UsageError } from '../core/errors.js';
 import { faultPoint } from '../core/faults.js';
 import { setMtimeMs } from '../core/mtime.js';
@@ -11,18 +11,6 @@ import { hashFile } from '../core/hash.js';
 import { BLOB_MODE, createdWithMode, type CacheStore } from './store.js';
 import { linkFileSync, PLACED, type PlaceJob } from './place-file.js';
 import { placeInParallel } from './place-parallel.js';
-
-/**
- * How files get from the cache into a directory:
- * - auto: reflink where the filesystem can, else copy — safe for a user who edits the files;
- * - reflink: copy-on-write clone, or fail where the filesystem has none;
- * - hardlink: the cache's own read-only inode — only for consumers that cannot write (the job
- *   runner's read-only input mounts): editing it would change the cache;
- * - copy: a verified byte copy.
- * Never symlinks: eviction would leave them dangling.
- */
-export type LinkMode = 'auto' | 'reflink' | 'hardlink' | 'copy';
-export const LINK_MODES: readonly LinkMode[] = ['auto', 'reflink', 'hardlink', 'copy'];
 
 /**
  * The mode a file placed from the cache gets: its manifest mode; for the read-only consumers of

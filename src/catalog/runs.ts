@@ -1,35 +1,5 @@
 import type { Db } from './db.js';
-
-export type RunStatus = 'running' | 'succeeded' | 'failed' | 'lost';
-
-export interface Run {
-  id: string;
-  job: string;
-  specFile: string | null;
-  command: string;
-  status: RunStatus;
-  exitCode: number | null;
-  isolation: string;
-  host: string;
-  runnerPid: number;
-  logPath: string;
-  startedAt: string;
-  endedAt: string | null;
-}
-
-export interface RunInput {
-  name: string;
-  datasetId: string | null;
-  versionId: string | null;
-  url: string | null;
-}
-
-export interface RunOutput {
-  name: string;
-  datasetId: string;
-  versionId: string;
-  committed: boolean;
-}
+import type { Run, RunInput, RunOutput, RunStatus } from '../core/model.js';
 
 interface RunRow {
   id: string;

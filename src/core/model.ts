@@ -64,3 +64,47 @@ export interface Tag {
   versionId: string;
   updatedAt: string;
 }
+
+/** A job's run, as the catalog records it (jobs list, jobs details). */
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'lost';
+
+export interface Run {
+  id: string;
+  job: string;
+  specFile: string | null;
+  command: string;
+  status: RunStatus;
+  exitCode: number | null;
+  isolation: string;
+  host: string;
+  runnerPid: number;
+  logPath: string;
+  startedAt: string;
+  endedAt: string | null;
+}
+
+export interface RunInput {
+  name: string;
+  datasetId: string | null;
+  versionId: string | null;
+  url: string | null;
+}
+
+export interface RunOutput {
+  name: string;
+  datasetId: string;
+  versionId: string;
+  committed: boolean;
+}
+
+/**
+ * How files get from the cache into a directory:
+ * - auto: reflink where the filesystem can, else copy — safe for a user who edits the files;
+ * - reflink: copy-on-write clone, or fail where the filesystem has none;
+ * - hardlink: the cache's own read-only inode — only for consumers that cannot write (the job
+ *   runner's read-only input mounts): editing it would change the cache;
+ * - copy: a verified byte copy.
+ * Never symlinks: eviction would leave them dangling.
+ */
+export type LinkMode = 'auto' | 'reflink' | 'hardlink' | 'copy';
+export const LINK_MODES: readonly LinkMode[] = ['auto', 'reflink', 'hardlink', 'copy'];

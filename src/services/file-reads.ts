@@ -4,7 +4,7 @@ import { assertFileCount, assertSealed, versionFiles } from './sealed.js';
 import { NotFoundError } from '../core/errors.js';
 import { normalizeVersionPath } from '../core/paths-in-manifest.js';
 import { getFiles, type GetSummary } from '../transfer/get.js';
-import type { ProgressSink } from '../transfer/progress.js';
+import type { ProgressSink } from '../core/progress.js';
 import { transferConcurrency } from './concurrency.js';
 import { findProvider, resolveRef } from './resolve.js';
 import { refreshForRead } from './sync.js';

@@ -5,7 +5,7 @@ import { ConflictError, NotFoundError, UsageError } from '../core/errors.js';
 import { normalizeVersionPath } from '../core/paths-in-manifest.js';
 import { listedSources, planSources, type Sources } from '../transfer/walk.js';
 import { putFiles, type PutCatalog, type PutSummary } from '../transfer/put.js';
-import type { ProgressSink } from '../transfer/progress.js';
+import type { ProgressSink } from '../core/progress.js';
 import { faultPoint } from '../core/faults.js';
 import type { Provider } from '../core/model.js';
 import { findProvider, resolveUncommitted, type Resolved } from './resolve.js';
@@ -15,6 +15,9 @@ import { writeDraft } from './drafts.js';
 import { transferConcurrency } from './concurrency.js';
 import { passGcGate } from './gc-state.js';
 import { assertIdle, assertWritable, claimWrite } from './version-claims.js';
+
+// The archive limits' defaults, for the flags that say them.
+export { DEFAULT_EXPANSION_FLOOR_MIB, DEFAULT_MAX_EXPANSION } from '../transfer/archive-limits.js';
 
 export interface PutInput {
   id: string;

@@ -6,7 +6,7 @@ import type { AppContext } from './context.js';
 import type { FileEntry } from '../core/model.js';
 import type { CacheStore } from '../cache/store.js';
 import { materialize } from '../cache/materialize.js';
-import type { LinkMode } from '../cache/place.js';
+import type { LinkMode } from '../core/model.js';
 import { hashFile } from '../core/hash.js';
 import type { InputSpec } from '../jobs/spec.js';
 import { transferConcurrency } from './concurrency.js';

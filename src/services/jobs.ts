@@ -5,7 +5,7 @@ import type { Writable } from 'node:stream';
 import type { AppContext } from './context.js';
 import { NotFoundError, UsageError } from '../core/errors.js';
 import { newRunId } from '../core/ids.js';
-import type { RunStatus } from '../catalog/runs.js';
+import type { RunStatus } from '../core/model.js';
 import { DEFAULT_LOG_SYNC_MS, shellQuote, type InputSpec, type JobSpec } from '../jobs/spec.js';
 import { parseExecInput, parseExecOutput } from '../jobs/exec-args.js';
 import { chooseIsolation, type Isolation, type Mount } from '../jobs/isolation.js';

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { AppContext } from './context.js';
-import type { Run, RunInput, RunOutput } from '../catalog/runs.js';
+import type { Run, RunInput, RunOutput } from '../core/model.js';
 import { NotFoundError } from '../core/errors.js';
 
 /**

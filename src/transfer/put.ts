@@ -8,7 +8,7 @@ import { hashFile, sha256Hex } from '../core/hash.js';
 import { listBlobs } from './presence.js';
 import { forEachLimited } from './concurrency.js';
 import { stampOf, type SourceFile, type Sources } from './walk.js';
-import type { ProgressSink } from './progress.js';
+import type { ProgressSink } from '../core/progress.js';
 
 /** Files up to this size are read once into memory, hashed and sent from the buffer. */
 const IN_MEMORY_LIMIT = 8 * 1024 * 1024;

@@ -8,7 +8,7 @@ import { strataPaths } from '../core/paths.js';
 import { reportError } from './errors.js';
 import { InterruptedError } from '../core/errors.js';
 import { progressBar } from './progress.js';
-import type { ProgressSink } from '../transfer/progress.js';
+import type { ProgressSink } from '../core/progress.js';
 
 /** oclif's FlagOutput and ArgOutput, which its interfaces do not export. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

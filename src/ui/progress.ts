@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type CliProgress from 'cli-progress';
-import type { ProgressSink } from '../transfer/progress.js';
+import type { ProgressSink } from '../core/progress.js';
 import { formatBytes } from './table.js';
 
 /**

@@ -1,7 +1,7 @@
 import { StrataCommand } from '../../ui/base-command.js';
 import { table } from '../../ui/table.js';
 import { listRuns } from '../../services/runs.js';
-import type { Run } from '../../catalog/runs.js';
+import type { Run } from '../../core/model.js';
 
 export default class JobsList extends StrataCommand<Run[]> {
   static override summary = 'List job runs (a run whose runner died shows as lost)';

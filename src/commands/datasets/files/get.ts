@@ -5,7 +5,7 @@ import { cacheDirFlag } from '../../../ui/cache-flags.js';
 import { formatBytes } from '../../../ui/table.js';
 import { getFromVersion } from '../../../services/file-reads.js';
 import { materializeVersion } from '../../../services/cache.js';
-import { LINK_MODES, type LinkMode } from '../../../cache/place.js';
+import { LINK_MODES, type LinkMode } from '../../../core/model.js';
 
 type Result = Awaited<ReturnType<typeof getFromVersion>> & Partial<Awaited<ReturnType<typeof materializeVersion>>>;
 

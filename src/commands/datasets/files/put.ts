@@ -1,10 +1,14 @@
 import * as Flags from '@oclif/core/flags';
-import { DEFAULT_EXPANSION_FLOOR_MIB, DEFAULT_MAX_EXPANSION } from '../../../transfer/archive-limits.js';
 import { StrataCommand } from '../../../ui/base-command.js';
 import { singularAliases } from '../../../ui/aliases.js';
 import { putFlags } from '../../../ui/put-flags.js';
 import { putSummary } from '../../../ui/version-render.js';
-import { putIntoVersion, type PutResult } from '../../../services/files.js';
+import {
+  DEFAULT_EXPANSION_FLOOR_MIB,
+  DEFAULT_MAX_EXPANSION,
+  putIntoVersion,
+  type PutResult,
+} from '../../../services/files.js';
 import { UsageError } from '../../../core/errors.js';
 
 export default class FilesPut extends StrataCommand<PutResult> {
