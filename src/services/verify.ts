@@ -45,7 +45,7 @@ export async function verifyVersion(
           limit(async () => {
             input.signal?.throwIfAborted();
             // No cap on what arrives: a blob of another length is other content. What is wrong is
-            // read again while it differs each time: only the same wrong content twice is reported.
+            // read again (rereadGarbled): only content wrong on every read, or wrong alike 3 times, is reported.
             const read = (sink: BlobSink): Promise<void> => readBlob(backend, f.sha256, f.size, sink, input.signal);
             try {
               await rereadGarbled(async () => {

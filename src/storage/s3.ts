@@ -234,9 +234,13 @@ export class S3Backend implements StorageBackend {
     }
   }
 
-  /** Throws the bucket's own error (NoSuchBucket …) once; remembers a success for this backend's life. */
+  /**
+   * Throws the bucket's own error (NoSuchBucket …) once; remembers a success for this backend's
+   * life. Asked in the middle of a transfer, it is bounded as every request of one is: a stalled
+   * answer is retried, never the end of a put a retry would save.
+   */
   private bucketExists(): Promise<void> {
-    this.bucketChecked ??= this.verify().catch((error: unknown) => {
+    this.bucketChecked ??= this.verify(this.endpoint).catch((error: unknown) => {
       this.bucketChecked = undefined;
       throw error;
     });
@@ -280,12 +284,13 @@ export class S3Backend implements StorageBackend {
 
   /**
    * ListObjectsV2 rather than HeadBucket: its error bodies say which credential is wrong. Bounded
-   * as a whole (retries included) more tightly than other requests, so an endpoint that accepts
+   * as a whole (retries included) more tightly than other requests (unless given the transfer's
+   * endpoint), so an endpoint that accepts
    * connections and never answers fails the check in seconds.
    */
-  async verify(): Promise<void> {
+  async verify(endpoint: Endpoint = this.checking): Promise<void> {
     try {
-      await this.viaSdk(this.checking, (sdk, signal) => sdk.listPage(this.prefix, undefined, 1, signal));
+      await this.viaSdk(endpoint, (sdk, signal) => sdk.listPage(this.prefix, undefined, 1, signal));
     } catch (error) {
       throw this.fail(error, 'checking the bucket');
     }

@@ -64,25 +64,29 @@ export async function readBlob(
   await readRanges(backend, key, size, sink, tuning, signal);
 }
 
-/** Reads of one blob at most, while each brings other wrong content (a path that garbles). */
+/** Reads of one blob at most while what arrives is wrong. */
 const GARBLED_READS = 5;
+/** The same wrong content this many times is what storage holds: no more reads. */
+const SAME_WRONG = 3;
 
 /**
  * Runs a read that ends with a check of what arrived (IntegrityError when it is wrong), and runs it
- * again while it fails the check with content not seen before: a byte flipped or a body cut short
- * on the way is read again. The same wrong content twice is what storage holds: an integrity
- * failure, as is wrong content on every one of GARBLED_READS reads.
+ * again while it fails the check: a byte flipped or a body cut short on the way is read again.
+ * Wrong content on GARBLED_READS reads is an integrity failure, and so, sooner, is the same wrong
+ * content SAME_WRONG times (storage holds it; a path that garbles the same byte of the same body
+ * on so many reads in a row is not a path worth trusting either).
  */
 export async function rereadGarbled<T>(read: () => Promise<T>): Promise<T> {
-  const seen = new Set<string>();
+  const seen = new Map<string, number>();
   for (let reads = 1; ; reads++) {
     try {
       return await read();
     } catch (error) {
       if (!(error instanceof IntegrityError)) throw error;
       const got = error instanceof ContentMismatch ? error.got : 'unknown';
-      if (seen.has(got) || reads >= GARBLED_READS) throw error;
-      seen.add(got);
+      const times = (seen.get(got) ?? 0) + 1;
+      if (times >= SAME_WRONG || reads >= GARBLED_READS) throw error;
+      seen.set(got, times);
     }
   }
 }
