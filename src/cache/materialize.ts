@@ -1,3 +1,4 @@
+import { copyFile } from 'node:fs/promises';
 import { forEachLimited } from '../transfer/concurrency.js';
 import type { FileEntry } from '../core/model.js';
 import { IntegrityError } from '../core/errors.js';
@@ -16,6 +17,8 @@ export interface MaterializePlan {
   link: LinkMode;
   /** reads a blob of the storage provider; called only for blobs the cache lacks */
   read: BlobReader;
+  /** where storage itself keeps a blob on this machine (the local provider): cached by a link */
+  storedFile?: (sha256: string) => string;
   concurrency: number;
   progress?: ProgressSink;
   signal?: AbortSignal;
@@ -51,6 +54,11 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
     const fill = async (sha: string, tee?: string): Promise<Buffer | undefined> => {
       try {
         const size = blobs.get(sha)!;
+        if (plan.storedFile && (await plan.cache.linkFrom(sha, size, plan.storedFile(sha)))) {
+          fresh.add(sha);
+          if (tee) await copyFile(plan.cache.blobPath(sha), tee);
+          return undefined;
+        }
         const read = (sink: BlobSink): Promise<void> => plan.read(sha, size, sink, plan.signal);
         const bytes = await plan.cache.fill(sha, size, read, tee);
         fresh.add(sha);

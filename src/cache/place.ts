@@ -1,4 +1,4 @@
-import { constants, existsSync, statfsSync } from 'node:fs';
+import { constants, existsSync, statfsSync, statSync } from 'node:fs';
 import { chmod, copyFile, link, lstat, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { FileEntry, LinkMode } from '../core/model.js';
@@ -46,6 +46,8 @@ export interface PlaceOptions {
   files: readonly FileEntry[];
   target: string;
   link: LinkMode;
+  /** where storage itself keeps a blob on this machine (the local provider): see CacheStore.linkFrom */
+  storedFile?: (sha256: string) => string;
   signal?: AbortSignal;
 }
 
@@ -85,7 +87,23 @@ export class Placer {
    * mode: two files of the same bytes and different modes cannot share one inode.
    */
   private linkable(file: FileEntry): boolean {
-    return this.modeOf(file) === BLOB_MODE;
+    return this.modeOf(file) === BLOB_MODE && !this.storedHere(file.sha256);
+  }
+
+  /**
+   * Whether the cached blob is storage's own file (CacheStore.linkFrom): never handed out as a
+   * link, so that no file a user can write (root ignores modes) is the only stored copy.
+   */
+  private storedHere(sha256: string): boolean {
+    if (!this.plan.storedFile) return false;
+    const cached = statSync(this.plan.cache.blobPath(sha256), { throwIfNoEntry: false });
+    if (!cached || cached.nlink < 2) return false;
+    try {
+      const stored = statSync(this.plan.storedFile(sha256), { throwIfNoEntry: false });
+      return stored !== undefined && cached.ino === stored.ino && cached.dev === stored.dev;
+    } catch {
+      return true; // storage out of reach (another user's directory): it may be, so never a link
+    }
   }
 
   /**
@@ -185,14 +203,16 @@ export class Placer {
   /** Places one file from the cache; `bytes`, when given, are its verified content, just fetched. */
   async place(file: FileEntry, bytes?: Buffer): Promise<void> {
     const destination = this.destinationOf(file);
-    if (this.plan.link === 'hardlink' && this.linksWork && this.linkable(file)) {
-      const existing = await lstat(destination).catch(() => undefined);
-      if (existing?.isDirectory())
-        throw new UsageError(`cannot write ${destination}: a directory is in the way`, 'EPATH');
-      if (await this.hardlink(file, destination, existing !== undefined)) return;
+    if (this.plan.link === 'hardlink' && this.linksWork && this.modeOf(file) === BLOB_MODE) {
+      if (!this.storedHere(file.sha256)) {
+        const existing = await lstat(destination).catch(() => undefined);
+        if (existing?.isDirectory())
+          throw new UsageError(`cannot write ${destination}: a directory is in the way`, 'EPATH');
+        if (await this.hardlink(file, destination, existing !== undefined)) return;
+      }
       // A blob another user filled cannot be linked where protected_hardlinks is on (Debian's
-      // default), nor any blob where the cache is on another filesystem: such a file gets a
-      // verified copy instead, and the result says so.
+      // default), nor any blob where the cache is on another filesystem, and storage's own file
+      // is never handed out: such a file gets a verified copy instead, and the result says so.
       this.used = 'copy';
     }
     const mode = this.modeOf(file);

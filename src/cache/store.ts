@@ -1,11 +1,23 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { appendFile, chmod, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  chmod,
+  link,
+  mkdir,
+  open,
+  readFile,
+  rename,
+  stat,
+  unlink,
+  writeFile,
+  type FileHandle,
+} from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ContentMismatch, failedAt } from '../core/errors.js';
 import { faultPoint } from '../core/faults.js';
-import { sha256Hex } from '../core/hash.js';
+import { hashHandle, sha256Hex } from '../core/hash.js';
 import { sweepAbandonedTemps, tempName } from '../core/temp-name.js';
 import { rereadGarbled, readHashed, readIntoFile, type BlobSink } from '../transfer/read-blob.js';
 
@@ -164,6 +176,38 @@ export class CacheStore {
       throw failedAt(error, shard);
     } finally {
       if (!placed) await unlink(temp).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Caches a blob that storage keeps on this machine (the local provider) as a second name of
+   * storage's own file instead of a copy, so one machine stores each blob once. The file is read
+   * once, through the descriptor that is then checked to be the one linked, and must hold the
+   * blob; it is made read-only, as cached blobs are. false when it cannot be (another
+   * filesystem, another user's file, missing or wrong): the caller fills by copying, which says
+   * what is wrong.
+   */
+  async linkFrom(sha256: string, size: number, storedFile: string): Promise<boolean> {
+    const final = this.blobPath(sha256);
+    const temp = join(dirname(final), tempName(TEMP_PREFIX));
+    let file: FileHandle | undefined;
+    try {
+      file = await open(storedFile, 'r');
+      const before = await file.stat();
+      if (before.size !== size) return false;
+      const got = size <= WHOLE_LIMIT ? sha256Hex(await file.readFile()) : (await hashHandle(file)).sha256;
+      if (got !== sha256) return false;
+      await this.ensureDir(dirname(final));
+      if ((before.mode & 0o777) !== BLOB_MODE) await file.chmod(BLOB_MODE);
+      await link(storedFile, temp);
+      if ((await stat(temp)).ino !== before.ino) return false; // replaced meanwhile: not what was read
+      await rename(temp, final);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await file?.close();
+      await unlink(temp).catch(() => undefined);
     }
   }
 

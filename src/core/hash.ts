@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 
 export const sha256Hex = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 
@@ -14,20 +14,25 @@ const HASH_CHUNK = 2 * 1024 * 1024;
 export async function hashFile(path: string): Promise<{ sha256: string; size: number }> {
   const file = await open(path, 'r');
   try {
-    const hash = createHash('sha256');
-    let [current, next] = [Buffer.allocUnsafeSlow(HASH_CHUNK), Buffer.allocUnsafeSlow(HASH_CHUNK)];
-    let size = 0;
-    let reading = file.read(current, 0, HASH_CHUNK, 0);
-    for (;;) {
-      const { bytesRead } = await reading;
-      if (bytesRead === 0) break;
-      reading = file.read(next, 0, HASH_CHUNK, size + bytesRead);
-      hash.update(current.subarray(0, bytesRead));
-      size += bytesRead;
-      [current, next] = [next, current];
-    }
-    return { sha256: hash.digest('hex'), size };
+    return await hashHandle(file);
   } finally {
     await file.close();
   }
+}
+
+/** hashFile of a file already open, from its start. */
+export async function hashHandle(file: FileHandle): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let [current, next] = [Buffer.allocUnsafeSlow(HASH_CHUNK), Buffer.allocUnsafeSlow(HASH_CHUNK)];
+  let size = 0;
+  let reading = file.read(current, 0, HASH_CHUNK, 0);
+  for (;;) {
+    const { bytesRead } = await reading;
+    if (bytesRead === 0) break;
+    reading = file.read(next, 0, HASH_CHUNK, size + bytesRead);
+    hash.update(current.subarray(0, bytesRead));
+    size += bytesRead;
+    [current, next] = [next, current];
+  }
+  return { sha256: hash.digest('hex'), size };
 }

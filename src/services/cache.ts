@@ -14,6 +14,9 @@ import { selectFiles, targetOf, withProgress, type GetInput } from './file-reads
 import { getIntoTarget } from './target-guard.js';
 import { refreshForRead } from './sync.js';
 import { blobReader } from '../transfer/read-blob.js';
+import { LocalBackend } from '../storage/local.js';
+import { blobKey } from '../storage/keys.js';
+import type { Provider } from '../core/model.js';
 
 /**
  * The cache directory: --cache-dir, then STRATA_CACHE_DIR, then config cache.dir, then
@@ -54,6 +57,7 @@ export async function materializeVersion(
   const target = targetOf(input, dataset.id, version.id, files, (f) => placedMode(f.mode, link));
   const cache = openCache(ctx, input.cacheDir);
   const provider = findProvider(ctx, dataset.storageProviderId);
+  const storedFile = await storedFileOf(ctx, provider);
   const result = await getIntoTarget(ctx, target, (place) =>
     withProgress(input.progress, place, () =>
       materialize({
@@ -61,6 +65,7 @@ export async function materializeVersion(
         files: place,
         target: input.targetPath,
         link,
+        storedFile,
         read: blobReader(() => ctx.backend(provider)),
         concurrency: transferConcurrency(ctx, input.concurrency, 'get'),
         progress: input.progress,
@@ -71,6 +76,19 @@ export async function materializeVersion(
   const cap = maxSize(ctx);
   if (cap !== undefined) await prune(cache, cap);
   return { ref: target.ref, target: input.targetPath, cacheDir: cache.dir, ...result };
+}
+
+/**
+ * For the local provider, where it keeps each blob: the cache links those files instead of
+ * copying them, so a machine stores each blob once (docs/cache.md).
+ */
+export async function storedFileOf(
+  ctx: AppContext,
+  provider: Provider,
+): Promise<((sha256: string) => string) | undefined> {
+  if (provider.type !== 'local') return undefined;
+  const backend = await ctx.backend(provider);
+  return backend instanceof LocalBackend ? (sha) => backend.fileOf(blobKey(sha)) : undefined;
 }
 
 export interface CacheStatsResult {

@@ -6,6 +6,7 @@ import type { AppContext } from './context.js';
 import type { FileEntry } from '../core/model.js';
 import type { CacheStore } from '../cache/store.js';
 import { materialize } from '../cache/materialize.js';
+import { storedFileOf } from './cache.js';
 import type { LinkMode } from '../core/model.js';
 import { hashFile } from '../core/hash.js';
 import type { InputSpec } from '../jobs/spec.js';
@@ -41,6 +42,7 @@ export async function placeDatasetInput(
     files: versionFiles(ctx, version),
     target: dir,
     link: options.link,
+    storedFile: await storedFileOf(ctx, provider),
     read: blobReader(() => ctx.backend(provider)),
     concurrency: transferConcurrency(ctx, undefined, 'get'),
     signal: options.signal,

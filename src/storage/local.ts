@@ -34,6 +34,11 @@ export class LocalBackend implements StorageBackend {
     return this.root;
   }
 
+  /** The file that holds an object (it may not exist): the cache links blobs from here. */
+  fileOf(key: string): string {
+    return this.pathOf(key);
+  }
+
   private pathOf(key: string): string {
     if (key.split('/').some((s) => s === '..' || s === '') || key.startsWith('/')) {
       throw new StorageError(`refusing unsafe object key "${key}"`);

@@ -10,7 +10,6 @@ import {
   copyFileSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
@@ -20,7 +19,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BIN, strata, strataJson, type CliOptions, type CliResult } from '../helpers/cli.js';
 import { assertBuilt, expectFailure } from '../helpers/expect-cli.js';
@@ -31,6 +30,9 @@ import { makeTree, randomBytesFrom, readTree, rng, type TreeEntry } from '../hel
 import { inCI } from '../helpers/ci.js';
 
 const fresh = tempDirs('strata-cache-');
+/** /dev/shm (tmpfs) and the temp directory are two filesystems on these machines. */
+const OTHER_FS = '/dev/shm';
+const otherFs = tempDirs('strata-cache-', OTHER_FS);
 
 beforeAll(assertBuilt);
 
@@ -111,6 +113,22 @@ async function version(
 }
 
 const distinctBlobs = (src: string): number => new Set(readTree(src).map((f) => f.sha256)).size;
+
+/**
+ * A user whose local provider (in STRATA_HOME) is on another filesystem than the cache and the
+ * targets: the cache then holds copies of its own, as it does for any S3 provider (on one
+ * filesystem it links storage's files instead: the test "each blob is stored once").
+ */
+function separateCache(): { o: CliOptions; cache: string } {
+  const cache = join(fresh(), 'cache');
+  const home = otherFs();
+  expectTwoFilesystems(home, dirname(cache));
+  return { o: { home, env: { STRATA_CACHE_DIR: cache } }, cache };
+}
+
+function expectTwoFilesystems(a: string, b: string): void {
+  expect(statSync(a).dev, `${OTHER_FS} and the temp directory are one filesystem`).not.toBe(statSync(b).dev);
+}
 
 /** Runs strata as another user (root only), with its own HOME and STRATA_HOME. */
 function strataAs(uid: number, gid: number, args: string[], home: string): Promise<CliResult> {
@@ -270,11 +288,10 @@ describe.concurrent('materializing through the cache', () => {
   );
 
   it('a blob corrupted in the cache is dropped and fetched again by a default-mode get; cache verify drops a bad one', async () => {
-    const o = { home: fresh() };
+    const { o, cache } = separateCache();
     const { v, src } = await version(o, 30, 5);
     const files = await listFilesJson(o, v.ref);
     await get(o, v.ref, join(fresh(), 'first'));
-    const cache = join(o.home, 'cache');
     const [victim, other, cut] = [files[3]!, files[7]!, files[11]!];
 
     // Blobs are 0444; their owner (or root) can make one writable: other bytes, same size.
@@ -392,9 +409,8 @@ describe.concurrent('materializing through the cache', () => {
   });
 
   it('link modes: editing a default-mode file leaves the cache untouched; hardlink gives the cache inode', async () => {
-    const o = { home: fresh() };
+    const { o, cache } = separateCache();
     const { v, src } = await version(o, 20, 7);
-    const cache = join(o.home, 'cache');
     const out = fresh();
     expect(await get(o, v.ref, out)).toMatchObject({ link: expect.stringMatching(/^(reflink|copy)$/) as string });
     const [first] = await listFilesJson(o, v.ref);
@@ -429,9 +445,8 @@ describe.concurrent('materializing through the cache', () => {
   });
 
   it('a hardlink get links what it can, fetches an evicted blob again, and with --force replaces a file in the way', async () => {
-    const o = { home: fresh() };
+    const { o, cache } = separateCache();
     const { v, src } = await version(o, 30, 8);
-    const cache = join(o.home, 'cache');
     await get(o, v.ref, fresh());
     const files = await listFilesJson(o, v.ref);
     const evicted = files.find((f) => !f.path.startsWith('same/'))!;
@@ -453,32 +468,69 @@ describe.concurrent('materializing through the cache', () => {
   });
 
   it('a hardlink get with the cache on another filesystem than the target gets verified copies', async () => {
-    // /dev/shm (tmpfs) and the temp directory are two filesystems on these machines; CI must not skip.
-    const other = '/dev/shm';
-    const twoFilesystems = existsSync(other) && statSync(other).dev !== statSync(fresh()).dev;
-    if (!twoFilesystems && !inCI()) return;
-    expect(twoFilesystems, `${other} and the temp directory are one filesystem`).toBe(true);
     const o = { home: fresh() };
     const { v, src } = await version(o, 12, 9);
-    const cache = mkdtempSync(join(other, 'strata-cache-'));
-    try {
-      const target = fresh();
-      expect(await get(o, v.ref, target, '--cache-dir', cache, '--link', 'hardlink')).toMatchObject({
-        link: 'copy',
-        misses: distinctBlobs(src),
-      });
-      // Read-only, as the links would have been.
-      const readOnly = readTree(src).map((f) => ({ ...f, mode: f.mode & ~0o222 }));
-      expect(readTree(target)).toEqual(readOnly);
-      const warm = fresh();
-      expect(await get(o, v.ref, warm, '--cache-dir', cache, '--link', 'hardlink')).toMatchObject({
-        link: 'copy',
-        hits: distinctBlobs(src),
-      });
-      expect(readTree(warm)).toEqual(readOnly);
-    } finally {
-      rmSync(cache, { recursive: true, force: true });
+    const cache = otherFs();
+    expectTwoFilesystems(cache, o.home);
+    const target = fresh();
+    expect(await get(o, v.ref, target, '--cache-dir', cache, '--link', 'hardlink')).toMatchObject({
+      link: 'copy',
+      misses: distinctBlobs(src),
+    });
+    // Read-only, as the links would have been.
+    const readOnly = readTree(src).map((f) => ({ ...f, mode: f.mode & ~0o222 }));
+    expect(readTree(target)).toEqual(readOnly);
+    const warm = fresh();
+    expect(await get(o, v.ref, warm, '--cache-dir', cache, '--link', 'hardlink')).toMatchObject({
+      link: 'copy',
+      hits: distinctBlobs(src),
+    });
+    expect(readTree(warm)).toEqual(readOnly);
+  });
+
+  it("with the local provider on the cache's filesystem, each blob is stored once, and no got file is the stored copy", async () => {
+    const o = { home: fresh() };
+    const { v, src } = await version(o, 40, 10, 64 * 1024);
+    const storage = join(o.home, 'storage', 'blobs', 'sha256');
+    const cache = join(o.home, 'cache');
+    const stored = (sha: string): string => join(storage, sha.slice(0, 2), sha);
+    const out = fresh();
+    expect(await get(o, v.ref, out)).toMatchObject({ misses: distinctBlobs(src) });
+
+    // Every cached blob is storage's own file: storage and cache together hold each blob's bytes once.
+    const shas = cachedBlobs(cache);
+    expect(shas).toHaveLength(distinctBlobs(src));
+    for (const sha of shas) expect(statSync(blobPath(cache, sha)).ino, sha).toBe(statSync(stored(sha)).ino);
+    const inodes = new Map<number, number>();
+    for (const dir of [storage, join(cache, 'blobs')]) {
+      for (const f of statFiles(dir)) inodes.set(statSync(join(dir, f.path)).ino, f.size);
     }
+    const datasetBytes = [...new Map(statFiles(src).map((f) => [sha256Of(join(src, f.path)), f.size])).values()].reduce(
+      (a, b) => a + b,
+    );
+    expect([...inodes.values()].reduce((a, b) => a + b)).toBe(datasetBytes);
+
+    // Root ignores modes: editing a got file in place, default mode or hardlink, changes no stored byte.
+    const hard = fresh();
+    expect(await get(o, v.ref, hard, '--link', 'hardlink')).toMatchObject({ link: 'copy', hits: distinctBlobs(src) });
+    expect(readTree(hard)).toEqual(readTree(src).map((f) => ({ ...f, mode: f.mode & ~0o222 })));
+    const storedInodes = new Set(shas.map((sha) => statSync(stored(sha)).ino));
+    for (const dir of [out, hard]) {
+      expect(statFiles(dir).filter((f) => storedInodes.has(statSync(join(dir, f.path)).ino))).toEqual([]);
+      const victim = readTree(dir)[0]!;
+      chmodSync(join(dir, victim.path), 0o644);
+      writeFileSync(join(dir, victim.path), 'edited in place by root');
+      expect(sha256Of(stored(victim.sha256))).toBe(victim.sha256);
+    }
+    const verify = await strata(['datasets', 'versions', 'verify', '--id', v.ref, '--deep'], o);
+    expect({ code: verify.code, stderr: verify.stderr }).toEqual({ code: 0, stderr: '' });
+
+    // The one copy is checked like any other: bytes damaged there are found, never served.
+    const damaged = shas[0]!;
+    chmodSync(stored(damaged), 0o644);
+    writeFileSync(stored(damaged), randomBytesFrom(rng(19), statSync(stored(damaged)).size));
+    const r = await strata(getArgs(v.ref, fresh(), []), o);
+    expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 5, stderr: expect.stringContaining(damaged) });
   });
 
   it('cache stats counts misses on the first get and hits on the second; --source-path materializes part', async () => {

@@ -86,6 +86,6 @@ export async function strataJson<T = unknown>(args: string[], options: CliOption
   return JSON.parse(result.stdout) as T;
 }
 
-export function tempDir(prefix = 'strata-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+export function tempDir(prefix = 'strata-test-', base = tmpdir()): string {
+  return mkdtempSync(join(base, prefix));
 }
