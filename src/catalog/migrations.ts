@@ -138,6 +138,7 @@ export const migrations: readonly (string | ((db: Db) => void))[] = [
   );
   CREATE INDEX placements_by_target ON placements (target, placed_at_ms);
   `,
+  /* 7 */ `ALTER TABLE run_inputs ADD COLUMN git_commit TEXT; -- the commit a git input was checked out at`,
 ];
 
 /** Seals the versions committed before seals existed, from the rows they have now. */

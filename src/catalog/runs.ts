@@ -78,8 +78,10 @@ export class RunQueries {
 
   addInput(runId: string, input: RunInput): void {
     this.db
-      .prepare('INSERT OR REPLACE INTO run_inputs (run_id, name, dataset_id, version_id, url) VALUES (?, ?, ?, ?, ?)')
-      .run(runId, input.name, input.datasetId, input.versionId, input.url);
+      .prepare(
+        'INSERT OR REPLACE INTO run_inputs (run_id, name, dataset_id, version_id, url, git_commit) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(runId, input.name, input.datasetId, input.versionId, input.url, input.commit);
   }
 
   addOutput(runId: string, output: RunOutput): void {
@@ -93,14 +95,21 @@ export class RunQueries {
   inputs(runId: string): RunInput[] {
     return (
       this.db
-        .prepare('SELECT name, dataset_id, version_id, url FROM run_inputs WHERE run_id = ? ORDER BY name')
+        .prepare('SELECT name, dataset_id, version_id, url, git_commit FROM run_inputs WHERE run_id = ? ORDER BY name')
         .all(runId) as {
         name: string;
         dataset_id: string | null;
         version_id: string | null;
         url: string | null;
+        git_commit: string | null;
       }[]
-    ).map((r) => ({ name: r.name, datasetId: r.dataset_id, versionId: r.version_id, url: r.url }));
+    ).map((r) => ({
+      name: r.name,
+      datasetId: r.dataset_id,
+      versionId: r.version_id,
+      url: r.url,
+      commit: r.git_commit,
+    }));
   }
 
   outputs(runId: string): RunOutput[] {

@@ -88,6 +88,8 @@ export interface RunInput {
   datasetId: string | null;
   versionId: string | null;
   url: string | null;
+  /** the commit a git input was checked out at */
+  commit: string | null;
 }
 
 export interface RunOutput {

@@ -6,6 +6,8 @@ import { parseRef, validateTagName } from '../core/refs.js';
 export type InputSpec =
   | { name: string; line: number; kind: 'dataset'; ref: string }
   | { name: string; line: number; kind: 'http'; url: string; extract: boolean }
+  /** ref: a branch, a tag or a full commit id; none: the repository's default branch */
+  | { name: string; line: number; kind: 'git'; url: string; ref?: string }
   | { name: string; line: number; kind: 'job'; job: string; output: string };
 
 export interface OutputSpec {
@@ -110,6 +112,12 @@ function parseJob(name: string, map: YAMLMap, line: number, fail: Fail): JobSpec
     if (!JOB_KEYS.has(keyOf(pair))) fail(pair, `job ${name}: unknown key "${keyOf(pair)}"`);
   }
   const uses = map.get('uses', true);
+  if (isScalar(uses) && typeof uses.value === 'string' && uses.value.startsWith('git-checkout@')) {
+    fail(
+      uses,
+      `job ${name}: "uses: ${uses.value}" runs a container; a git input does the same: inputs: {NAME: {type: git, with: {url: URL, ref: BRANCH|TAG|COMMIT}}} is cloned into /inputs/NAME`,
+    );
+  }
   if (uses) {
     const w = map.get('with', true);
     const image = isMap(w) ? String(w.get('image') ?? 'IMAGE') : 'IMAGE';
@@ -206,7 +214,33 @@ function parseInput(job: string, pair: Pair, fail: Fail): InputSpec {
       return fail(w, `job ${job}: input ${name} needs with.url (http or https)`);
     return { name, line, kind: 'http', url, extract: w.get('extract') === true };
   }
-  return fail(value, `job ${job}: input ${name}: type must be dataset or http`);
+  if (type === 'git') {
+    const url = w.get('url');
+    const ref = w.get('ref');
+    if (typeof url !== 'string' || url === '')
+      return fail(w, `job ${job}: input ${name} needs with.url (a git remote)`);
+    const refused = refusedGitUrl(url);
+    if (refused) fail(w.get('url', true) as Node, `job ${job}: input ${name}: ${refused}`);
+    if (ref !== undefined && (typeof ref !== 'string' || !GIT_REF.test(ref)))
+      fail(w.get('ref', true) as Node, `job ${job}: input ${name}: with.ref must be a branch, a tag or a commit id`);
+    return { name, line, kind: 'git', url, ...(ref === undefined ? {} : { ref: ref as string }) };
+  }
+  return fail(value, `job ${job}: input ${name}: type must be dataset, http or git`);
+}
+
+/** A branch, tag or commit id, as git check-ref-format allows, and never an option. */
+const GIT_REF = /^(?!-)(?!.*\.\.)(?!.*\/\/)[A-Za-z0-9._/+@-]+(?<![./]|\.lock)$/;
+
+/**
+ * Why a git remote is refused, if it is: `ext::` and other `TRANSPORT::` remote helpers run
+ * commands of the URL's choosing, and a URL that starts with "-" would be read as an option.
+ */
+export function refusedGitUrl(url: string): string | undefined {
+  if (url.startsWith('-')) return `"${url}" is not a git remote`;
+  const helper = /^([A-Za-z][A-Za-z0-9+.-]*)::/.exec(url);
+  if (helper)
+    return `git remotes of the form ${helper[1]}::… run commands and are refused; use https, ssh, git or a path`;
+  return undefined;
 }
 
 function parseOutput(job: string, pair: Pair, defaultSync: number, fail: Fail): OutputSpec {

@@ -15,12 +15,18 @@ import { findProvider, resolveRef } from './resolve.js';
 import { refreshForRead } from './sync.js';
 import { versionFiles } from './sealed.js';
 import { blobReader, streamReader } from '../transfer/read-blob.js';
+import { displayUrl, shownGitUrl } from '../transfer/url.js';
+import { checkOut, remoteCommit } from '../transfer/git-clone.js';
+import type { SourceFile } from '../transfer/walk.js';
 
 export interface ResolvedInput {
   name: string;
   /** DATASET_ID:VERSION for dataset inputs */
   ref?: string;
+  /** a URL or git input's source, with no credentials */
   url?: string;
+  /** the commit a git input was */
+  commit?: string;
   datasetId?: string;
   versionId?: string;
 }
@@ -61,15 +67,11 @@ export async function placeUrlInput(
   dir: string,
   options: { link: LinkMode; signal?: AbortSignal },
 ): Promise<ResolvedInput> {
-  const indexDir = join(cache.dir, 'urls');
-  const index = join(indexDir, `${createHash('sha256').update(`${input.extract}:${input.url}`).digest('hex')}.json`);
-  let files = await readIndex(index);
-  if (files && (await Promise.all(files.map(async (f) => (await cache.sizeOf(f.sha256)) === f.size))).every(Boolean)) {
-    ctx.reporter.info(`input ${input.name}: ${input.url} is in the cache`);
-  } else {
-    await cache.ensureDir(join(cache.dir, 'tmp'));
+  const shown = displayUrl(new URL(input.url));
+  await placeRemembered(ctx, cache, `${input.extract}:${input.url}`, dir, options, async () => {
+    ctx.reporter.info(`input ${input.name}: fetching ${shown}`);
     const { spoolUrl } = await import('../transfer/fetch-url.js'); // with its archive readers: only for URLs
-    const spooled = await spoolUrl({
+    return spoolUrl({
       url: input.url,
       extract: input.extract,
       target: '',
@@ -77,29 +79,103 @@ export async function placeUrlInput(
       signal: options.signal,
       warn: (m) => ctx.reporter.warn(m),
     });
-    try {
-      files = [];
-      for (const source of spooled.files) {
-        const { sha256, size } = await hashFile(source.absPath);
-        await cache.fill(sha256, size, streamReader(createReadStream(source.absPath)));
-        files.push({ path: source.path, size, sha256, mode: source.mode, mtimeMs: source.mtimeMs });
-      }
-    } finally {
-      await spooled.cleanup();
-    }
+  });
+  return { name: input.name, url: shown };
+}
+
+/**
+ * Git inputs: the remote's branch, tag or commit (docs/jobs.md), its files kept in the cache by
+ * commit, so a second run of the same commit clones nothing. The run records the commit.
+ */
+export async function placeGitInput(
+  ctx: AppContext,
+  cache: CacheStore,
+  input: Extract<InputSpec, { kind: 'git' }>,
+  dir: string,
+  options: { link: LinkMode; signal?: AbortSignal },
+): Promise<ResolvedInput> {
+  const shown = shownGitUrl(input.url);
+  const known = await remoteCommit(input.url, input.ref, options.signal);
+  let commit = known;
+  const remembered = async (): Promise<FileEntry[]> => {
+    ctx.reporter.info(`input ${input.name}: cloning ${shown}${input.ref ? ` at ${input.ref}` : ''}`);
+    await cache.ensureDir(join(cache.dir, 'tmp'));
+    const out = await checkOut(input.url, known ?? input.ref, join(cache.dir, 'tmp'), {
+      warn: (m) => ctx.reporter.warn(m),
+      signal: options.signal,
+    });
+    commit = out.commit;
+    return fillCache(cache, out);
+  };
+  // Only a commit found before cloning names the files: a branch moves.
+  if (known) await placeRemembered(ctx, cache, `git:${input.url}:${known}`, dir, options, remembered);
+  else await placeFiles(ctx, cache, await remembered(), dir, options, shown);
+  return { name: input.name, url: shown, commit };
+}
+
+/**
+ * Places the files `key` gave before (remembered in the cache's urls/ directory while their blobs
+ * are all there), else what `spool` brings now, filled into the cache and remembered.
+ */
+async function placeRemembered(
+  ctx: AppContext,
+  cache: CacheStore,
+  key: string,
+  dir: string,
+  options: { link: LinkMode; signal?: AbortSignal },
+  spool: () => Promise<Spooled | FileEntry[]>,
+): Promise<void> {
+  const indexDir = join(cache.dir, 'urls');
+  const index = join(indexDir, `${createHash('sha256').update(key).digest('hex')}.json`);
+  let files = await readIndex(index);
+  const cached = files && (await Promise.all(files.map(async (f) => (await cache.sizeOf(f.sha256)) === f.size)));
+  if (!cached?.every(Boolean)) {
+    await cache.ensureDir(join(cache.dir, 'tmp'));
+    const spooled = await spool();
+    files = Array.isArray(spooled) ? spooled : await fillCache(cache, spooled);
     await cache.ensureDir(indexDir);
     await writeFile(index, JSON.stringify(files), { mode: 0o664 });
   }
-  await materialize({
+  await placeFiles(ctx, cache, files!, dir, options, key);
+}
+
+interface Spooled {
+  files: readonly SourceFile[];
+  cleanup(): Promise<void>;
+}
+
+/** Hashes spooled files into the cache, then removes the spool. */
+async function fillCache(cache: CacheStore, spooled: Spooled): Promise<FileEntry[]> {
+  try {
+    const files: FileEntry[] = [];
+    for (const source of spooled.files) {
+      const { sha256, size } = await hashFile(source.absPath);
+      await cache.fill(sha256, size, streamReader(createReadStream(source.absPath)));
+      files.push({ path: source.path, size, sha256, mode: source.mode, mtimeMs: source.mtimeMs });
+    }
+    return files;
+  } finally {
+    await spooled.cleanup();
+  }
+}
+
+function placeFiles(
+  ctx: AppContext,
+  cache: CacheStore,
+  files: FileEntry[],
+  dir: string,
+  options: { link: LinkMode; signal?: AbortSignal },
+  source: string,
+): Promise<unknown> {
+  return materialize({
     cache,
     files,
     target: dir,
     link: options.link,
-    read: () => Promise.reject(new Error(`blob of ${input.url} vanished from the cache; run again`)),
+    read: () => Promise.reject(new Error(`blob of ${source} vanished from the cache; run again`)),
     concurrency: transferConcurrency(ctx, undefined, 'get'),
     signal: options.signal,
   });
-  return { name: input.name, url: input.url };
 }
 
 async function readIndex(path: string): Promise<FileEntry[] | undefined> {

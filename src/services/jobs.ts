@@ -11,7 +11,7 @@ import { parseExecInput, parseExecOutput } from '../jobs/exec-args.js';
 import { chooseIsolation, type Isolation, type Mount } from '../jobs/isolation.js';
 import { runProcess, type Syncer } from '../jobs/runner.js';
 import { openCache } from './cache.js';
-import { placeDatasetInput, placeUrlInput, type ResolvedInput } from './job-inputs.js';
+import { placeDatasetInput, placeGitInput, placeUrlInput, type ResolvedInput } from './job-inputs.js';
 import {
   checkOutput,
   failureHint,
@@ -104,11 +104,13 @@ export async function runJob(ctx: AppContext, job: JobSpec, options: JobOptions)
       const placed =
         input.kind === 'http'
           ? await placeUrlInput(ctx, cache, input, dir, { link, signal: options.signal })
-          : await placeDatasetInput(ctx, cache, input.name, jobInputRef(input, options), dir, {
-              link,
-              offline: options.offline,
-              signal: options.signal,
-            });
+          : input.kind === 'git'
+            ? await placeGitInput(ctx, cache, input, dir, { link, signal: options.signal })
+            : await placeDatasetInput(ctx, cache, input.name, jobInputRef(input, options), dir, {
+                link,
+                offline: options.offline,
+                signal: options.signal,
+              });
       await mkdir(dir, { recursive: true });
       if (isolation === 'none') await makeReadOnly(dir);
       result.inputs.push(placed);
@@ -117,6 +119,7 @@ export async function runJob(ctx: AppContext, job: JobSpec, options: JobOptions)
         datasetId: placed.datasetId ?? null,
         versionId: placed.versionId ?? null,
         url: placed.url ?? null,
+        commit: placed.commit ?? null,
       });
       inputMounts.push({ name: input.name, hostPath: dir });
     }
@@ -181,7 +184,7 @@ export function jobCwd(job: JobSpec, specFile: string | undefined): string {
   return resolve(specFile ? dirname(specFile) : process.cwd(), job.workingDirectory);
 }
 
-function jobInputRef(input: Exclude<InputSpec, { kind: 'http' }>, options: JobOptions): string {
+function jobInputRef(input: Extract<InputSpec, { kind: 'dataset' | 'job' }>, options: JobOptions): string {
   if (input.kind === 'dataset') return input.ref;
   const made = options.upstream?.get(`${input.job}.${input.output}`);
   if (!made)

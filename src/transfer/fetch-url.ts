@@ -8,6 +8,7 @@ import { NotFoundError, StorageError, UsageError } from '../core/errors.js';
 import { assertManifestPath, checkManifestPath } from '../core/paths-in-manifest.js';
 import { extractArchive, sniffArchive } from './archive.js';
 import type { SourceFile } from './walk.js';
+import { displayUrl } from './url.js';
 
 export interface SpooledSource {
   /** ready for putFiles, sorted by path */
@@ -88,16 +89,6 @@ function parseSourceUrl(input: string): URL {
     throw new UsageError(`cannot download ${displayUrl(url)}: only http: and https: URLs are supported`, 'EURL');
   }
   return url;
-}
-
-/** The URL as messages may show it: no user or password, and a query (signatures, tokens) elided. */
-export function displayUrl(url: URL): string {
-  const shown = new URL(url.href);
-  shown.username = '';
-  shown.password = '';
-  shown.hash = '';
-  if (shown.search !== '') shown.search = '?…';
-  return shown.href;
 }
 
 async function fetchToFile(

@@ -10,6 +10,7 @@ export function namedRef(v: { ref: string; dataset: string | null }): string {
 
 /** A run's input: the URL it fetched, or the exact version it read. */
 export function runInputText(i: NamedRunInput): string {
+  if (i.commit) return `${i.name}: ${i.url} at ${i.commit}`;
   return `${i.name}: ${i.url ?? namedRef({ ref: `${i.datasetId}:${i.versionId}`, dataset: i.datasetName })}`;
 }
 

@@ -118,13 +118,24 @@ describe.concurrent('jobs run', () => {
       expect(clean.provenance).toEqual({
         runId: prepare.runId,
         job: 'prepare',
-        inputs: [{ name: 'raw', datasetId: raw.id, datasetName: 'raw', versionId: rawVersion.id, url: null }],
+        inputs: [
+          { name: 'raw', datasetId: raw.id, datasetName: 'raw', versionId: rawVersion.id, url: null, commit: null },
+        ],
       });
       // train read what prepare made in this run: exactly that committed version.
       expect(model.provenance).toEqual({
         runId: train.runId,
         job: 'train',
-        inputs: [{ name: 'data', datasetId: clean.datasetId, datasetName: 'clean', versionId: clean.id, url: null }],
+        inputs: [
+          {
+            name: 'data',
+            datasetId: clean.datasetId,
+            datasetName: 'clean',
+            versionId: clean.id,
+            url: null,
+            commit: null,
+          },
+        ],
       });
       expect(await contentsOf(o, 'clean')).toEqual({ 'joined.txt': 'alpha\nbeta\n' });
       expect(await contentsOf(o, 'model:candidate')).toEqual({ 'weights.txt': 'ALPHA\nBETA\n' });
@@ -138,7 +149,16 @@ describe.concurrent('jobs run', () => {
         status: 'succeeded',
         exitCode: 0,
         logPath: train.logPath,
-        inputs: [{ name: 'data', datasetId: clean.datasetId, datasetName: 'clean', versionId: clean.id, url: null }],
+        inputs: [
+          {
+            name: 'data',
+            datasetId: clean.datasetId,
+            datasetName: 'clean',
+            versionId: clean.id,
+            url: null,
+            commit: null,
+          },
+        ],
         outputs: [
           { name: 'model', datasetId: model.datasetId, datasetName: 'model', versionId: model.id, committed: true },
         ],
@@ -171,7 +191,16 @@ describe.concurrent('jobs run', () => {
       expect(model2.provenance).toEqual({
         runId: ran(second.jobs[0]).runId,
         job: 'train',
-        inputs: [{ name: 'data', datasetId: clean.datasetId, datasetName: 'clean', versionId: newer.id, url: null }],
+        inputs: [
+          {
+            name: 'data',
+            datasetId: clean.datasetId,
+            datasetName: 'clean',
+            versionId: newer.id,
+            url: null,
+            commit: null,
+          },
+        ],
       });
       expect(await contentsOf(o, 'model:candidate')).toEqual({ 'weights.txt': 'GAMMA\n' });
     },
@@ -412,7 +441,9 @@ describe.concurrent('jobs exec', () => {
           run.isolation === 'namespace' ? '/inputs/w\n' : expect.stringMatching(/\/inputs\/w\n$/),
         );
         const provenance = (await details(o, run.outputs[0]!.ref)).provenance;
-        expect(provenance?.inputs).toEqual([{ name: 'w', datasetId: null, datasetName: null, versionId: null, url }]);
+        expect(provenance?.inputs).toEqual([
+          { name: 'w', datasetId: null, datasetName: null, versionId: null, url, commit: null },
+        ]);
       }
     } finally {
       server.close();

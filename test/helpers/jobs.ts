@@ -11,7 +11,10 @@ export interface RunInputJson {
   /** the dataset's name beside its id; null for a URL input or a dataset deleted since */
   datasetName: string | null;
   versionId: string | null;
+  /** a URL or git input's source, with no credentials */
   url: string | null;
+  /** the commit a git input was checked out at */
+  commit: string | null;
 }
 
 export interface RunJson {
@@ -41,7 +44,7 @@ export interface JobResultJson {
   exitCode: number | null;
   isolation: 'namespace' | 'none';
   logPath: string;
-  inputs: { name: string; ref?: string; url?: string; datasetId?: string; versionId?: string }[];
+  inputs: { name: string; ref?: string; url?: string; commit?: string; datasetId?: string; versionId?: string }[];
   outputs: { name: string; ref: string; committed: boolean; tag?: string; files: number }[];
 }
 

@@ -327,6 +327,42 @@ describe('parseSpec: every spec error names the file and the line, before anythi
     expect(message).toContain('strata jobs exec');
   });
 
+  it('git inputs: url and an optional branch, tag or commit; ext:: and option-like remotes refused', () => {
+    const [job] = load(
+      yaml(
+        'jobs:',
+        '  a:',
+        '    inputs:',
+        '      code: { type: git, with: { url: "https://github.com/org/repo.git", ref: v1.2 } }',
+        '      tip: { type: git, with: { url: "git@github.com:org/repo.git" } }',
+        '    run: x',
+      ),
+    );
+    expect(job!.inputs).toEqual([
+      { name: 'code', line: 4, kind: 'git', url: 'https://github.com/org/repo.git', ref: 'v1.2' },
+      { name: 'tip', line: 5, kind: 'git', url: 'git@github.com:org/repo.git' },
+    ]);
+    const input = (w: string): string =>
+      yaml('jobs:', '  a:', '    inputs:', `      c: { type: git, with: ${w} }`, '    run: x');
+    expect(specError(input('{ url: "ext::sh -c touch% /tmp/pwned" }'), 4)).toContain(
+      'ext::… run commands and are refused',
+    );
+    expect(specError(input('{ url: "fd::17" }'), 4)).toContain('fd::');
+    expect(specError(input('{ url: "--upload-pack=touch /tmp/pwned" }'), 4)).toContain('is not a git remote');
+    expect(specError(input('{ url: /srv/repo.git, ref: "--orphan" }'), 4)).toContain('with.ref must be');
+    expect(specError(input('{ url: /srv/repo.git, ref: "a..b" }'), 4)).toContain('with.ref must be');
+    expect(specError(input('{ ref: main }'), 4)).toContain('needs with.url');
+  });
+
+  it('uses: git-checkout@v1 is refused, naming the git input that does the same', () => {
+    const message = specError(
+      yaml('jobs:', '  a:', '    uses: git-checkout@v1', '    with: { url: "https://github.com/org/repo.git" }'),
+      3,
+    );
+    expect(message).toContain('type: git');
+    expect(message).toContain('/inputs/NAME');
+  });
+
   it('everything else a job can get wrong', () => {
     const cases: [string, number, string | RegExp][] = [
       [yaml('jobs:', '  a:', '    inputs: {}'), 2, '"run" must be a shell command'],
