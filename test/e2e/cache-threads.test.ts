@@ -7,11 +7,18 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { strataJson } from '../helpers/cli.js';
 import { assertBuilt } from '../helpers/expect-cli.js';
-import { committedVersion, createDataset, listFilesJson } from '../helpers/fixtures.js';
+import {
+  cacheApartFromStorage,
+  committedVersion,
+  createDataset,
+  listFilesJson,
+  OTHER_FS,
+} from '../helpers/fixtures.js';
 import { tempDirs } from '../helpers/temp.js';
 import { makeTree, randomBytesFrom, readTree, rng } from '../helpers/tree.js';
 
 const fresh = tempDirs('strata-cache-threads-');
+const apart = tempDirs('strata-cache-threads-', OTHER_FS);
 const sha256Of = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 const blobPath = (cache: string, sha: string): string => join(cache, 'blobs', 'sha256', sha.slice(0, 2), sha);
 
@@ -20,7 +27,8 @@ beforeAll(assertBuilt);
 describe('placing a warm version on several threads', () => {
   it('places 1,500 files as verified copies, and blobs damaged anywhere among them are fetched again', async () => {
     expect(availableParallelism()).toBeGreaterThan(1); // else one thread places all: not this test
-    const o = { home: fresh() };
+    // The cache apart from the local provider's storage: a separate copy to damage (docs/cache.md).
+    const { o, cache } = cacheApartFromStorage(fresh, apart);
     const src = join(fresh(), 'data');
     makeTree(src, { count: 1500, seed: 21, maxSize: 600 });
     await createDataset(o);
@@ -30,7 +38,6 @@ describe('placing a warm version on several threads', () => {
     await get(join(fresh(), 'cold'));
 
     // Same size, other bytes, in blobs spread over the whole version: every thread meets some.
-    const cache = join(o.home, 'cache');
     const files = await listFilesJson(o, v.ref);
     const victims = files.filter((_, i) => i % 97 === 5);
     for (const [i, f] of victims.entries()) {

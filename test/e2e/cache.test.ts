@@ -19,20 +19,28 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BIN, strata, strataJson, type CliOptions, type CliResult } from '../helpers/cli.js';
 import { assertBuilt, expectFailure } from '../helpers/expect-cli.js';
-import { committedVersion, createDataset, listFilesJson, writeFiles, type VersionJson } from '../helpers/fixtures.js';
+import {
+  committedVersion,
+  createDataset,
+  listFilesJson,
+  writeFiles,
+  type VersionJson,
+  OTHER_FS,
+  expectTwoFilesystems,
+  cacheApartFromStorage,
+} from '../helpers/fixtures.js';
 import { statFiles } from '../helpers/snapshot.js';
 import { tempDirs } from '../helpers/temp.js';
 import { makeTree, randomBytesFrom, readTree, rng, type TreeEntry } from '../helpers/tree.js';
 import { inCI } from '../helpers/ci.js';
 
 const fresh = tempDirs('strata-cache-');
-/** /dev/shm (tmpfs) and the temp directory are two filesystems on these machines. */
-const OTHER_FS = '/dev/shm';
 const otherFs = tempDirs('strata-cache-', OTHER_FS);
+const separateCache = (): { o: CliOptions; cache: string } => cacheApartFromStorage(fresh, otherFs);
 
 beforeAll(assertBuilt);
 
@@ -113,22 +121,6 @@ async function version(
 }
 
 const distinctBlobs = (src: string): number => new Set(readTree(src).map((f) => f.sha256)).size;
-
-/**
- * A user whose local provider (in STRATA_HOME) is on another filesystem than the cache and the
- * targets: the cache then holds copies of its own, as it does for any S3 provider (on one
- * filesystem it links storage's files instead: the test "each blob is stored once").
- */
-function separateCache(): { o: CliOptions; cache: string } {
-  const cache = join(fresh(), 'cache');
-  const home = otherFs();
-  expectTwoFilesystems(home, dirname(cache));
-  return { o: { home, env: { STRATA_CACHE_DIR: cache } }, cache };
-}
-
-function expectTwoFilesystems(a: string, b: string): void {
-  expect(statSync(a).dev, `${OTHER_FS} and the temp directory are one filesystem`).not.toBe(statSync(b).dev);
-}
 
 /** Runs strata as another user (root only), with its own HOME and STRATA_HOME. */
 function strataAs(uid: number, gid: number, args: string[], home: string): Promise<CliResult> {

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { expect } from 'vitest';
 import { strata, strataJson, type CliOptions } from './cli.js';
@@ -106,4 +106,23 @@ export async function ok(args: string[], o: CliOptions): Promise<string> {
   const r = await strata(args, o);
   expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: '' });
   return r.stdout;
+}
+
+/** /dev/shm (tmpfs) and the temp directory are two filesystems on these machines. */
+export const OTHER_FS = '/dev/shm';
+
+export function expectTwoFilesystems(a: string, b: string): void {
+  expect(statSync(a).dev, `${OTHER_FS} and the temp directory are one filesystem`).not.toBe(statSync(b).dev);
+}
+
+/**
+ * A user whose local provider (in STRATA_HOME, a directory of `apart`, on OTHER_FS) is on another
+ * filesystem than the cache (in a directory of `fresh`): the cache then holds copies of its own, as
+ * it does for any S3 provider (on one filesystem it links storage's files: docs/cache.md).
+ */
+export function cacheApartFromStorage(fresh: () => string, apart: () => string): { o: CliOptions; cache: string } {
+  const cache = join(fresh(), 'cache');
+  const home = apart();
+  expectTwoFilesystems(home, dirname(cache));
+  return { o: { home, env: { STRATA_CACHE_DIR: cache } }, cache };
 }
