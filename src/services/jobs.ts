@@ -1,4 +1,5 @@
-import { chmod, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, readdir, stat } from 'node:fs/promises';
+import { removeTree } from '../core/remove-tree.js';
 import { constants, hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -234,7 +235,7 @@ async function removeRunData(runDir: string, outputsStored: boolean): Promise<vo
   for (const sub of outputsStored ? ['inputs', 'outputs'] : ['inputs']) {
     const dir = join(runDir, sub);
     await makeWritable(dir).catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
+    await removeTree(dir);
   }
 }
 

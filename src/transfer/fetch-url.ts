@@ -1,5 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { removeTree } from '../core/remove-tree.js';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -41,7 +42,7 @@ export async function spoolUrl(input: SpoolUrlInput): Promise<SpooledSource> {
   const shown = displayUrl(url);
   await mkdir(input.spoolDir, { recursive: true });
   const dir = await mkdtemp(join(input.spoolDir, 'strata-url-'));
-  const cleanup = (): Promise<void> => rm(dir, { recursive: true, force: true, maxRetries: 3 });
+  const cleanup = (): Promise<void> => removeTree(dir);
   try {
     const download = join(dir, 'download');
     const { lastModified } = await fetchToFile(url, shown, download, input.signal);

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
+import { removeTree } from '../core/remove-tree.js';
 import { join } from 'node:path';
 import { EnvironmentError, NotFoundError } from '../core/errors.js';
 import { planSources, type SourceFile } from './walk.js';
@@ -71,7 +72,7 @@ export async function checkOut(
 ): Promise<CheckedOut> {
   const { signal } = options;
   const dir = await mkdtemp(join(spoolDir, 'git-'));
-  const cleanup = (): Promise<void> => rm(dir, { recursive: true, force: true });
+  const cleanup = (): Promise<void> => removeTree(dir);
   try {
     await git(['clone', '--quiet', '--no-checkout', '--', url, dir], signal).catch((error: Error) => {
       throw unreachable(url, error);
@@ -87,7 +88,7 @@ export async function checkOut(
         })
     ).trim();
     await git(['-C', dir, '-c', 'advice.detachedHead=false', 'checkout', '--quiet', '--detach', commit], signal);
-    await rm(join(dir, '.git'), { recursive: true, force: true });
+    await removeTree(join(dir, '.git'));
     const files = [...planSources([`${dir}/`], '', { warn: options.warn }).files];
     return { commit, files, cleanup };
   } catch (error) {

@@ -129,6 +129,22 @@ describe.concurrent('files put --source-url', () => {
     expect(r.stdout).toMatch(/^Put 40 file\(s\)/);
   });
 
+  it(
+    '--extract of 100,000 entries fits in a 96 MB heap: the spool is removed a file at a time',
+    { timeout: 120_000 },
+    async () => {
+      const o = { home: fresh(), env: { NODE_OPTIONS: '--max-old-space-size=96' } };
+      const entries = Array.from({ length: 100_000 }, (_, i) => ({ name: `d${i % 100}/f${i}.txt`, content: `${i}\n` }));
+      const url = serve('100k.tar.gz', gzipSync(rawTar(entries)));
+      await createDataset(o);
+      const v = await openVersion(o, 'demo');
+      const r = await strata(['datasets', 'files', 'put', '--id', v.ref, '--source-url', url, '--extract'], o);
+      expect({ code: r.code, signal: r.signal, stderr: r.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
+      expect(r.stdout).toMatch(/^Put 100000 file\(s\)/);
+      expect(readdirSync(join(o.home, 'tmp'))).toEqual([]);
+    },
+  );
+
   it('without --extract: the archive is one file, named after the URL', async () => {
     const o = { home: fresh() };
     const archive = await tarGz(cifarLike(fresh()));
