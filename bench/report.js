@@ -15,7 +15,7 @@ export const WORKLOADS = [
 ];
 /** bench/{copy,link}-floor.cjs: a bare Node program doing W4 warm's file work, shown beside Strata, not judged. */
 export const NODE_FLOOR = 'node floor';
-const TOOLS = ['strata', 'rclone', 'aws-cli', 'cp -r', 'cp -al', NODE_FLOOR];
+const TOOLS = ['strata', 'rclone', 'aws-cli', 'restic', 'cp -r', 'cp -al', NODE_FLOOR];
 
 /** Each limit is on Strata's median in that workload, as a ratio to a peer's median (or MB for RSS). */
 export const ACCEPTANCE = [

@@ -178,6 +178,7 @@ async function main() {
       (sel.W1 || sel.W3 || sel.W4 || sel.RSS10k) && ['strata W1/W3/W4', () => strataW1(ctx, rep)],
       (sel.W1 || sel.W4) && ['rclone W1', () => peerW1(ctx, rep, 'rclone')],
       sel.W1 && ['aws-cli W1', () => peerW1(ctx, rep, 'aws-cli')],
+      sel.W1 && ['restic W1', () => peerW1(ctx, rep, 'restic')],
     ].filter(Boolean);
     for (const [label, fn] of rotate(w1, rep - 1)) await step(rep, label, fn);
     if (sel.W2)
@@ -189,7 +190,9 @@ async function main() {
   const medians = summarize(runs);
   const verdicts = judge(medians);
   const totalSeconds = (Date.now() - t0) / 1000;
-  console.log(`\nStrata vs rclone ${PEERS.rclone} / aws-cli ${PEERS.aws}, ${opts.reps} repetition(s), medians:`);
+  console.log(
+    `\nStrata vs rclone ${PEERS.rclone} / aws-cli ${PEERS.aws} / restic ${PEERS.restic}, ${opts.reps} repetition(s), medians:`,
+  );
   for (const d of Object.values(data)) console.log(`  ${d.name}: ${d.files} file(s), ${(d.bytes / 1e6).toFixed(1)} MB`);
   const load = (l) => l.map((x) => x.toFixed(1)).join(' ');
   console.log(`  load average at start ${load(LOAD_START)}, at end ${load(loadavg())} (${cpus().length} CPUs)`);
@@ -207,6 +210,7 @@ async function main() {
     node: process.version,
     rclone: PEERS.rclone,
     aws: PEERS.aws,
+    restic: PEERS.restic,
     cpus: cpus().length,
     memGiB: +(totalmem() / 2 ** 30).toFixed(1),
     loadAverageStart: LOAD_START,
@@ -235,7 +239,11 @@ async function main() {
   return failures.length === 0 && bad.length === 0;
 }
 
-const PEERS = { rclone: versionOf('rclone', ['version']), aws: versionOf('aws', ['--version']) };
+const PEERS = {
+  rclone: versionOf('rclone', ['version']),
+  aws: versionOf('aws', ['--version']),
+  restic: versionOf('restic', ['version']),
+};
 main()
   .then((ok) => {
     cleanup();

@@ -1,4 +1,4 @@
-// The three tools side by side (Strata, rclone, aws-cli), plus bucket making and removal.
+// The tools side by side (Strata, rclone, aws-cli, restic), plus bucket making and removal.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from './proc.js';
@@ -103,6 +103,22 @@ export class Tools {
       settle: true,
       ...opts,
       show: { argv: ['aws', ...argv], env: this.awsEnvShown },
+    });
+  }
+
+  /**
+   * `restic ARGS` on the repository s3:ENDPOINT/BUCKET (password and keys in its environment), with
+   * its own cache directory: restic's is per repository, so a fresh one is a cold restore.
+   */
+  restic(bucket, cache, args, opts = {}) {
+    const repo = `s3:${this.server.endpoint}/${bucket}`;
+    const argv = ['--repo', repo, '--cache-dir', cache, '--quiet', ...args];
+    return run('restic', argv, {
+      env: { ...this.awsEnv, RESTIC_PASSWORD: 'bench' },
+      stdout: 'ignore',
+      settle: true,
+      ...opts,
+      show: { argv: ['restic', ...argv], env: { ...this.awsEnvShown, RESTIC_PASSWORD: 'bench' } },
     });
   }
 

@@ -153,6 +153,12 @@ export async function peerW1(ctx, rep, tool) {
     if (tool === 'rclone') {
       up = await tools.rclone(['copy', data.W1.dir, `bench:${bucket}/w1`, ...PEER_FLAGS]);
       down = await tools.rclone(['copy', `bench:${bucket}/w1`, out, ...PEER_FLAGS]);
+    } else if (tool === 'restic') {
+      // init untimed; backup from inside W1 (so restore lands at out/, not under W1's absolute path);
+      // restore with a cache directory of its own, empty: a cold get.
+      await tools.restic(bucket, join(dir, 'cache-init'), ['init']);
+      up = await tools.restic(bucket, join(dir, 'cache-backup'), ['backup', '.'], { cwd: data.W1.dir });
+      down = await tools.restic(bucket, join(dir, 'cache-restore'), ['restore', 'latest', '--target', out]);
     } else {
       up = await tools.aws(['s3', 'cp', '--recursive', data.W1.dir, `s3://${bucket}/w1`]);
       down = await tools.aws(['s3', 'cp', '--recursive', `s3://${bucket}/w1`, out]);
