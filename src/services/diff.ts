@@ -1,7 +1,7 @@
 import type { AppContext } from './context.js';
-import type { FileEntry } from '../core/model.js';
+import type { FileEntry, Version } from '../core/model.js';
 import { resolveRef } from './resolve.js';
-import { versionFiles } from './sealed.js';
+import { assertSealed } from './sealed.js';
 
 export interface DiffResult {
   from: string;
@@ -14,46 +14,77 @@ export interface DiffResult {
   renamed: { from: string; to: string }[];
 }
 
-/** What changed between two versions: added, removed, changed and renamed paths. */
+/**
+ * What changed between two versions: added, removed, changed and renamed paths. Both file lists
+ * are merged as the catalog streams them in path order, so memory grows with the difference, not
+ * with the versions (a million-file version is never held whole).
+ */
 export function diffVersions(ctx: AppContext, input: { id: string; to: string }): DiffResult {
   const a = resolveRef(ctx, input.id);
   const b = resolveRef(ctx, input.to);
-  const before = byPath(versionFiles(ctx, a.version));
-  const after = byPath(versionFiles(ctx, b.version));
-  const result: DiffResult = {
-    from: `${a.dataset.id}:${a.version.id}`,
-    to: `${b.dataset.id}:${b.version.id}`,
-    added: [],
-    removed: [],
-    changed: [],
-    renamed: [],
-  };
-  for (const [path, old] of before) {
-    const now = after.get(path);
-    if (!now) result.removed.push(path);
-    else if (now.sha256 !== old.sha256 || now.mode !== old.mode) result.changed.push(path);
+  for (const { version } of [a, b]) assertSealed(ctx, version);
+  const removed: FileEntry[] = [];
+  const added: FileEntry[] = [];
+  const changed: string[] = [];
+  const before = rows(ctx, a.version);
+  const after = rows(ctx, b.version);
+  let old = before.next();
+  let now = after.next();
+  while (!old.done || !now.done) {
+    const order = old.done ? 1 : now.done ? -1 : byCodePoint(old.value.path, now.value.path);
+    if (order < 0) {
+      removed.push(old.value);
+      old = before.next();
+    } else if (order > 0) {
+      added.push(now.value);
+      now = after.next();
+    } else {
+      if (now.value!.sha256 !== old.value!.sha256 || now.value!.mode !== old.value!.mode) changed.push(now.value!.path);
+      old = before.next();
+      now = after.next();
+    }
   }
-  for (const path of after.keys()) if (!before.has(path)) result.added.push(path);
 
   // A removed path and an added path holding the same content are one rename.
   const removedByContent = new Map<string, string[]>();
-  for (const path of result.removed) {
-    const sha = before.get(path)!.sha256;
-    removedByContent.set(sha, [...(removedByContent.get(sha) ?? []), path]);
-  }
+  for (const f of removed) removedByContent.set(f.sha256, [...(removedByContent.get(f.sha256) ?? []), f.path]);
+  const renamed: DiffResult['renamed'] = [];
   const renamedFrom = new Set<string>();
-  result.added = result.added.filter((path) => {
-    const candidates = removedByContent.get(after.get(path)!.sha256);
-    const source = candidates?.shift();
-    if (source === undefined) return true;
-    result.renamed.push({ from: source, to: path });
+  const addedPaths = added.flatMap((f) => {
+    const source = removedByContent.get(f.sha256)?.shift();
+    if (source === undefined) return [f.path];
+    renamed.push({ from: source, to: f.path });
     renamedFrom.add(source);
-    return false;
+    return [];
   });
-  result.removed = result.removed.filter((path) => !renamedFrom.has(path));
-  return result;
+  return {
+    from: `${a.dataset.id}:${a.version.id}`,
+    to: `${b.dataset.id}:${b.version.id}`,
+    added: addedPaths,
+    removed: removed.map((f) => f.path).filter((path) => !renamedFrom.has(path)),
+    changed,
+    renamed,
+  };
 }
 
-function byPath(files: FileEntry[]): Map<string, FileEntry> {
-  return new Map(files.map((f) => [f.path, f]));
+const rows = (ctx: AppContext, version: Version): Generator<FileEntry> =>
+  ctx.catalog.files.iterate(version.datasetId, version.id);
+
+/**
+ * The catalog's path order (SQLite's BINARY collation: UTF-8 bytes, i.e. code points). JavaScript's
+ * `<` orders UTF-16 units instead, which puts a name above U+FFFF (a surrogate pair) before one in
+ * U+E000–U+FFFF: a merge with it would see both as removed and added.
+ */
+export function byCodePoint(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    const xs = x >= 0xd800 && x <= 0xdfff;
+    const ys = y >= 0xd800 && y <= 0xdfff;
+    if (xs !== ys) return xs ? 1 : -1;
+    return x - y;
+  }
+  return a.length - b.length;
 }

@@ -167,6 +167,27 @@ describe.concurrent('versions diff', () => {
     expect(await diffJson(o, `demo:${v1.id}`, 'demo')).toMatchObject({ from: v1.ref, to: v2.ref });
   });
 
+  it('names above U+FFFF beside names in U+E000–U+FFFF: only what changed is listed', async () => {
+    // The catalog orders paths by UTF-8 bytes; a merge in JavaScript's UTF-16 order would not meet them.
+    const o = { home: fresh() };
+    const names = { 'x/\u{1F600}.txt': 'emoji', 'x/\uE000.txt': 'private use', 'x/z.txt': 'z' };
+    const src = writeFiles(fresh(), names);
+    await createDataset(o);
+    const v1 = await committedVersion(o, 'demo', `${src}/`);
+    writeFileSync(join(src, 'x/z.txt'), 'changed');
+    rmSync(join(src, 'x/\uE000.txt'));
+    const v2 = await committedVersion(o, 'demo', `${src}/`);
+    const expected = { added: [], removed: ['x/\uE000.txt'], changed: ['x/z.txt'], renamed: [] };
+    expect(await diffJson(o, v1.ref, v2.ref)).toEqual({ from: v1.ref, to: v2.ref, ...expected });
+    expect(await diffJson(o, v2.ref, v1.ref)).toEqual({
+      from: v2.ref,
+      to: v1.ref,
+      ...expected,
+      added: expected.removed,
+      removed: [],
+    });
+  });
+
   it('an unknown ref is not found (exit 3)', async () => {
     const o = { home: fresh() };
     const src = writeFiles(fresh(), { 'a.txt': 'a' });
