@@ -68,7 +68,7 @@ export async function placeUrlInput(
   options: { link: LinkMode; signal?: AbortSignal },
 ): Promise<ResolvedInput> {
   const shown = displayUrl(new URL(input.url));
-  await placeRemembered(ctx, cache, `${input.extract}:${input.url}`, dir, options, async () => {
+  await placeRemembered(ctx, cache, { key: `${input.extract}:${input.url}`, shown }, dir, options, async () => {
     ctx.reporter.info(`input ${input.name}: fetching ${shown}`);
     const { spoolUrl } = await import('../transfer/fetch-url.js'); // with its archive readers: only for URLs
     return spoolUrl({
@@ -108,25 +108,26 @@ export async function placeGitInput(
     return fillCache(cache, out);
   };
   // Only a commit found before cloning names the files: a branch moves.
-  if (known) await placeRemembered(ctx, cache, `git:${input.url}:${known}`, dir, options, remembered);
+  if (known) await placeRemembered(ctx, cache, { key: `git:${input.url}:${known}`, shown }, dir, options, remembered);
   else await placeFiles(ctx, cache, await remembered(), dir, options, shown);
   return { name: input.name, url: shown, commit };
 }
 
 /**
- * Places the files `key` gave before (remembered in the cache's urls/ directory while their blobs
- * are all there), else what `spool` brings now, filled into the cache and remembered.
+ * Places the files `source.key` gave before (remembered in the cache's urls/ directory while their
+ * blobs are all there), else what `spool` brings now, filled into the cache and remembered.
+ * `source.shown` is how messages name it (no credentials).
  */
 async function placeRemembered(
   ctx: AppContext,
   cache: CacheStore,
-  key: string,
+  source: { key: string; shown: string },
   dir: string,
   options: { link: LinkMode; signal?: AbortSignal },
   spool: () => Promise<Spooled | FileEntry[]>,
 ): Promise<void> {
   const indexDir = join(cache.dir, 'urls');
-  const index = join(indexDir, `${createHash('sha256').update(key).digest('hex')}.json`);
+  const index = join(indexDir, `${createHash('sha256').update(source.key).digest('hex')}.json`);
   let files = await readIndex(index);
   const cached = files && (await Promise.all(files.map(async (f) => (await cache.sizeOf(f.sha256)) === f.size)));
   if (!cached?.every(Boolean)) {
@@ -136,7 +137,7 @@ async function placeRemembered(
     await cache.ensureDir(indexDir);
     await writeFile(index, JSON.stringify(files), { mode: 0o664 });
   }
-  await placeFiles(ctx, cache, files!, dir, options, key);
+  await placeFiles(ctx, cache, files!, dir, options, source.shown);
 }
 
 interface Spooled {
