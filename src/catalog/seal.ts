@@ -16,13 +16,24 @@ export interface Seal {
  * changed rows say so instead of serving part of the version.
  */
 export function sealOf(rows: Iterable<SealRow>): Seal {
-  const hash = createHash('sha256');
-  let count = 0;
-  for (const [path, size, sha256, mode, mtimeMs] of rows) {
-    hash.update(`${path}\0${size}\0${sha256}\0${mode}\0${mtimeMs}\n`);
-    count++;
+  const sealer = new Sealer();
+  for (const row of rows) sealer.add(row);
+  return sealer.seal();
+}
+
+/** sealOf, a row at a time: for a caller that streams the rows for its own use and checks them as they pass. */
+export class Sealer {
+  private readonly hash = createHash('sha256');
+  private count = 0;
+
+  add([path, size, sha256, mode, mtimeMs]: SealRow): void {
+    this.hash.update(`${path}\0${size}\0${sha256}\0${mode}\0${mtimeMs}\n`);
+    this.count++;
   }
-  return { count, digest: hash.digest('hex') };
+
+  seal(): Seal {
+    return { count: this.count, digest: this.hash.digest('hex') };
+  }
 }
 
 /** The seal of a list of files in the catalog's order (as `files.list` returns them). */

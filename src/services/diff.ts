@@ -1,7 +1,7 @@
 import type { AppContext } from './context.js';
-import type { FileEntry, Version } from '../core/model.js';
+import type { FileEntry } from '../core/model.js';
 import { resolveRef } from './resolve.js';
-import { assertSealed } from './sealed.js';
+import { sealedFiles } from './sealed.js';
 
 export interface DiffResult {
   from: string;
@@ -22,28 +22,7 @@ export interface DiffResult {
 export function diffVersions(ctx: AppContext, input: { id: string; to: string }): DiffResult {
   const a = resolveRef(ctx, input.id);
   const b = resolveRef(ctx, input.to);
-  for (const { version } of [a, b]) assertSealed(ctx, version);
-  const removed: FileEntry[] = [];
-  const added: FileEntry[] = [];
-  const changed: string[] = [];
-  const before = rows(ctx, a.version);
-  const after = rows(ctx, b.version);
-  let old = before.next();
-  let now = after.next();
-  while (!old.done || !now.done) {
-    const order = old.done ? 1 : now.done ? -1 : byCodePoint(old.value.path, now.value.path);
-    if (order < 0) {
-      removed.push(old.value);
-      old = before.next();
-    } else if (order > 0) {
-      added.push(now.value);
-      now = after.next();
-    } else {
-      if (now.value!.sha256 !== old.value!.sha256 || now.value!.mode !== old.value!.mode) changed.push(now.value!.path);
-      old = before.next();
-      now = after.next();
-    }
-  }
+  const { removed, added, changed } = merge(sealedFiles(ctx, a.version), sealedFiles(ctx, b.version));
 
   // A removed path and an added path holding the same content are one rename.
   const removedByContent = new Map<string, string[]>();
@@ -67,8 +46,42 @@ export function diffVersions(ctx: AppContext, input: { id: string; to: string })
   };
 }
 
-const rows = (ctx: AppContext, version: Version): Generator<FileEntry> =>
-  ctx.catalog.files.iterate(version.datasetId, version.id);
+/**
+ * Walks two path-ordered file lists side by side, to the end of both (sealedFiles checks a version
+ * once its last row was read). Both are closed whatever happens: an open catalog iterator keeps
+ * the connection busy for the error handling that follows.
+ */
+function merge(
+  before: Generator<FileEntry>,
+  after: Generator<FileEntry>,
+): { removed: FileEntry[]; added: FileEntry[]; changed: string[] } {
+  const removed: FileEntry[] = [];
+  const added: FileEntry[] = [];
+  const changed: string[] = [];
+  try {
+    let old = before.next();
+    let now = after.next();
+    while (!old.done || !now.done) {
+      const order = old.done ? 1 : now.done ? -1 : byCodePoint(old.value.path, now.value.path);
+      if (order < 0) {
+        removed.push(old.value);
+        old = before.next();
+      } else if (order > 0) {
+        added.push(now.value);
+        now = after.next();
+      } else {
+        if (now.value!.sha256 !== old.value!.sha256 || now.value!.mode !== old.value!.mode)
+          changed.push(now.value!.path);
+        old = before.next();
+        now = after.next();
+      }
+    }
+  } finally {
+    before.return(undefined);
+    after.return(undefined);
+  }
+  return { removed, added, changed };
+}
 
 /**
  * The catalog's path order (SQLite's BINARY collation: UTF-8 bytes, i.e. code points). JavaScript's

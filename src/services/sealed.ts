@@ -1,7 +1,7 @@
 import type { AppContext } from './context.js';
 import type { FileEntry, Version } from '../core/model.js';
 import { catalogDamaged } from '../catalog/errors.js';
-import { sealOfFiles, type Seal } from '../catalog/seal.js';
+import { Sealer, sealOfFiles, type Seal } from '../catalog/seal.js';
 
 /**
  * A committed version's files as the catalog holds them, checked against the seal stored when it
@@ -12,6 +12,20 @@ export function versionFiles(ctx: AppContext, version: Version): FileEntry[] {
   const files = ctx.catalog.files.list(version.datasetId, version.id);
   if (version.seal) assertSeal(ctx, version, sealOfFiles(files));
   return files;
+}
+
+/**
+ * versionFiles, streamed in path order: each row is checked against the seal as it passes, and a
+ * damaged catalog throws once the last row was read, so a caller that reads to the end (a merge
+ * of two versions) never finishes on part of a version, and never reads the rows twice.
+ */
+export function* sealedFiles(ctx: AppContext, version: Version): Generator<FileEntry> {
+  const sealer = version.seal ? new Sealer() : undefined;
+  for (const f of ctx.catalog.files.iterate(version.datasetId, version.id)) {
+    sealer?.add([f.path, f.size, f.sha256, f.mode, f.mtimeMs]);
+    yield f;
+  }
+  if (sealer) assertSeal(ctx, version, sealer.seal());
 }
 
 /** The whole check, streamed over the rows (for a read of part of a version). */

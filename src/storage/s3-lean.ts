@@ -66,6 +66,17 @@ const THROTTLING = new Set([
  * keep-alive agent. With many small files the client's CPU per request is the wall on a small
  * machine, and this path spends a fraction of the SDK's. Everything else stays on the SDK.
  */
+interface SendOptions {
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+  body?: Buffer;
+  payloadSha256?: string;
+  accept?: number[];
+  signal?: AbortSignal;
+  /** the caller reads the body and tells the endpoint how that went (endpoint.ts) */
+  bodyFollows?: boolean;
+}
+
 export class LeanS3 {
   private readonly secure: boolean;
   /** the Host header: name and port, an IPv6 address in brackets */
@@ -101,20 +112,7 @@ export class LeanS3 {
    * `accept`); other statuses become LeanS3Error. Failures that may pass are retried as the
    * endpoint's policy says (endpoint.ts); a body is a Buffer, so it can be sent again.
    */
-  send(
-    method: LeanMethod,
-    key: string,
-    options: {
-      query?: Record<string, string>;
-      headers?: Record<string, string>;
-      body?: Buffer;
-      payloadSha256?: string;
-      accept?: number[];
-      signal?: AbortSignal;
-      /** the caller reads the body and tells the endpoint how that went (endpoint.ts) */
-      bodyFollows?: boolean;
-    } = {},
-  ): Promise<LeanResponse> {
+  send(method: LeanMethod, key: string, options: SendOptions = {}): Promise<LeanResponse> {
     return this.target.policy.call(
       (timeoutMs) => this.attempt(method, key, options, timeoutMs),
       (error) => this.judge(error),
@@ -130,12 +128,7 @@ export class LeanS3 {
   sendForText(
     method: LeanMethod,
     key: string,
-    options: {
-      query?: Record<string, string>;
-      headers?: Record<string, string>;
-      body?: Buffer;
-      signal?: AbortSignal;
-    } = {},
+    options: Pick<SendOptions, 'query' | 'headers' | 'body' | 'signal'> = {},
   ): Promise<{ headers: IncomingMessage['headers']; text: string }> {
     return this.target.policy.call(
       async (timeoutMs) => {
@@ -151,7 +144,7 @@ export class LeanS3 {
   private async attempt(
     method: LeanMethod,
     key: string,
-    options: Parameters<LeanS3['send']>[2] & {},
+    options: SendOptions,
     timeoutMs: number,
   ): Promise<LeanResponse> {
     const signedWith = this.clockOffsetMs;

@@ -92,6 +92,18 @@ describe.concurrent('a catalog that lost rows of a committed version', () => {
   });
 });
 
+describe.concurrent('versions diff of a damaged version', () => {
+  it('fails with exit 8 once the merge has read it, the other side still open', async () => {
+    const o = copyHome();
+    const db = new Database(join(o.home, 'catalog.db'));
+    db.prepare('UPDATE files SET size = size + 1 WHERE path = (SELECT min(path) FROM files)').run();
+    db.close();
+    const args = ['datasets', 'versions', 'diff', '--id', 'demo:prod', '--to', template.v.ref];
+    const line = expectErrorLine(await strata(args, o), 8);
+    expect(line).toContain(`the files of version ${template.v.ref} are not those that were committed`);
+  });
+});
+
 describe.concurrent('a catalog whose file is damaged', () => {
   it('truncated to nothing: every command fails with exit 8 instead of starting an empty catalog', async () => {
     const o = copyHome();
