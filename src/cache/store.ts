@@ -143,12 +143,7 @@ export class CacheStore {
     tee?: string,
   ): Promise<Buffer | undefined> {
     const final = this.blobPath(sha256);
-    const shard = dirname(final);
-    await this.ensureDir(shard);
-    if (!this.swept.has(shard)) {
-      this.swept.add(shard);
-      sweepAbandonedTemps(shard, TEMP_PREFIX); // partial downloads of a get that was killed
-    }
+    await this.readyShard(final);
     const temp = join(dirname(final), tempName(TEMP_PREFIX));
     let placed = false;
     try {
@@ -173,9 +168,19 @@ export class CacheStore {
       placed = true;
       return bytes;
     } catch (error) {
-      throw failedAt(error, shard);
+      throw failedAt(error, dirname(final));
     } finally {
       if (!placed) await unlink(temp).catch(() => undefined);
+    }
+  }
+
+  /** Makes the directory of a blob's path, the first time also removing what a killed get left in it. */
+  private async readyShard(blob: string): Promise<void> {
+    const shard = dirname(blob);
+    await this.ensureDir(shard);
+    if (!this.swept.has(shard)) {
+      this.swept.add(shard);
+      sweepAbandonedTemps(shard, TEMP_PREFIX); // partial downloads or links of a get that was killed
     }
   }
 
@@ -197,10 +202,11 @@ export class CacheStore {
       if (before.size !== size) return false;
       const got = size <= WHOLE_LIMIT ? sha256Hex(await file.readFile()) : (await hashHandle(file)).sha256;
       if (got !== sha256) return false;
-      await this.ensureDir(dirname(final));
+      await this.readyShard(final);
       if ((before.mode & 0o777) !== BLOB_MODE) await file.chmod(BLOB_MODE);
       await link(storedFile, temp);
       if ((await stat(temp)).ino !== before.ino) return false; // replaced meanwhile: not what was read
+      faultPoint('cache:before-rename');
       await rename(temp, final);
       return true;
     } catch {

@@ -525,6 +525,19 @@ describe.concurrent('materializing through the cache', () => {
     expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 5, stderr: expect.stringContaining(damaged) });
   });
 
+  it("a get killed while linking storage's files into the cache: the rerun finishes and leaves no temp link", async () => {
+    const o = { home: fresh() };
+    const { v, src } = await version(o, 30, 12);
+    const out = fresh();
+    const killed = await strata(getArgs(v.ref, out, []), { ...o, env: { STRATA_FAULT: 'cache:before-rename:5' } });
+    expect(killed.signal).toBe('SIGKILL');
+    const cache = join(o.home, 'cache');
+    expect(statFiles(cache).filter((f) => f.path.includes('.tmp-')).length).toBeGreaterThan(0);
+    expect(await get(o, v.ref, out)).toMatchObject({ files: 32 });
+    expect(readTree(out)).toEqual(readTree(src));
+    expect(statFiles(cache).filter((f) => f.path.includes('.tmp-'))).toEqual([]);
+  });
+
   it('cache stats counts misses on the first get and hits on the second; --source-path materializes part', async () => {
     const o = { home: fresh() };
     const { v, src } = await version(o, 70, 8);
