@@ -3,8 +3,20 @@
 //   W1: 10,000 files of 4–32 KiB (~184 MB) in 10 × 10 nested directories
 //   W2: one file of 1 GiB (256 MiB with --quick), written as a stream
 //   W3: W1 with exactly 100 files (1 %) rewritten in place, each keeping its size
-//   W5: 100,000 files of 1–4 KiB (~256 MB) in 100 directories (the 100k RSS measurement)
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+//   W5: 100,000 files of 1–4 KiB (~256 MB) in 100 directories
+//   W6: 1,000,000 files of 0.5–2 KiB (~1.28 GB) in 1,000 directories (`--w6-files N`: N files, W6-N/)
+// Trees of changed files (W6's 1 %, the GC scenario's versions) are written where a run wants them.
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  statfsSync,
+  writeFileSync,
+} from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
@@ -60,7 +72,7 @@ function layout(count, minSize, maxSize, perDir, seedStream) {
   return files;
 }
 
-/** The 100 W1 indices W3 changes: a partial Fisher–Yates shuffle. */
+/** The `howMany` indices of `count` files a changed tree rewrites (W3: 100 of W1's): a partial Fisher–Yates shuffle. */
 function changedIndices(count, howMany) {
   const next = rng(SEED, 3000);
   const idx = Array.from({ length: count }, (_, i) => i);
@@ -73,15 +85,19 @@ function changedIndices(count, howMany) {
 
 const W1_FILES = () => layout(10_000, 4096, 32_768, 100, 1000);
 const W5_FILES = () => layout(100_000, 1024, 4096, 1000, 5000);
+const W6_FILES = (count) => layout(count, 512, 2048, 1000, 6000);
+const LAYOUTS = { W1: W1_FILES, W6: W6_FILES };
 
-/** Walk a tree: number of regular files and their total size. */
+/** Walk a tree, a directory at a time: number of regular files and their total size. */
 export function census(dir) {
   let files = 0;
   let bytes = 0;
-  for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (!e.isFile()) continue;
-    files++;
-    bytes += statSync(join(e.parentPath ?? e.path, e.name)).size;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) {
+      const below = census(path);
+      [files, bytes] = [files + below.files, bytes + below.bytes];
+    } else if (e.isFile()) [files, bytes] = [files + 1, bytes + statSync(path).size];
   }
   return { files, bytes };
 }
@@ -111,12 +127,13 @@ async function ensure(name, expect, build, log) {
   return dir;
 }
 
-function writeTree(root, files, contentSeed) {
+/** File i's bytes come from stream firstStream + i: distinct streams of one seed never repeat a file. */
+function writeTree(root, files, contentSeed, firstStream = 0) {
   let lastDir = '';
   files.forEach((f, i) => {
     const path = join(root, f.path);
     if (dirname(path) !== lastDir) mkdirSync((lastDir = dirname(path)), { recursive: true });
-    writeFileSync(path, fileBytes(f.size, contentSeed(i), i));
+    writeFileSync(path, fileBytes(f.size, contentSeed(i), firstStream + i));
   });
 }
 
@@ -152,6 +169,45 @@ export async function ensureW3(log) {
     changedPaths: changedFiles.map((f) => f.path),
     changedBytes: sum(changedFiles),
   };
+}
+
+/**
+ * W6, after checking DATA_DIR's filesystem has room for it (unless it is there already) and for two
+ * more trees as big, a get's target and the cache it fills (a block and an inode per file each),
+ * plus 2 GiB for the catalog and the changed versions.
+ */
+export async function ensureW6(count, log) {
+  const files = W6_FILES(count);
+  const name = count === 1_000_000 ? 'W6' : `W6-${count}`;
+  const expect = { files: files.length, bytes: sum(files) };
+  mkdirSync(DATA_DIR, { recursive: true });
+  const room = statfsSync(DATA_DIR);
+  const trees = existsSync(join(DATA_DIR, `${name}.json`)) ? 2 : 3;
+  const blocks = files.reduce((n, f) => n + Math.ceil(f.size / room.bsize), 0);
+  const needBytes = trees * blocks * room.bsize + 2 * 2 ** 30;
+  const needInodes = trees * Math.ceil(files.length * 1.01);
+  const free = `${((room.bavail * room.bsize) / 1e9).toFixed(1)} GB and ${room.ffree} inodes`;
+  const need = `${(needBytes / 1e9).toFixed(1)} GB and ${needInodes} inodes`;
+  if (room.bavail * room.bsize < needBytes || room.ffree < needInodes)
+    throw new Error(`${name} needs ${need} free in ${DATA_DIR}; there are ${free}`);
+  log(`${name}: ${free} free, ${need} needed`);
+  const dir = await ensure(name, expect, (tmp) => writeTree(tmp, files, () => SEED), log);
+  return { name, dir, ...expect };
+}
+
+/**
+ * A tree of some of a data set's files (W1's or W6's) at their paths and sizes, with new content,
+ * written under DEST: what a user puts into a version made `--from` the last. `indices`: which
+ * files, or a number to choose that many at random. `variant` (1, 2, …) picks the new content:
+ * streams of 2^24 each past every tree's own, so no file of any variant repeats another's bytes.
+ * Returns their paths and bytes.
+ */
+export function writeChanged(dest, data, indices, variant) {
+  const files = LAYOUTS[data.name.replace(/-\d+$/, '')](data.files);
+  const chosen = typeof indices === 'number' ? changedIndices(files.length, indices) : indices;
+  const changed = chosen.map((i) => files[i]);
+  writeTree(dest, changed, () => SEED, variant * 2 ** 24);
+  return { paths: changed.map((f) => f.path), bytes: sum(changed) };
 }
 
 export async function ensureW5(log) {

@@ -36,7 +36,9 @@ export class CommandError extends Error {
 /**
  * Run CMD ARGS to completion; `seconds` is the wall clock from spawn to exit. `rssFile`: run it under
  * GNU time and add `rssKiB` (peak resident set, KiB). `stdout: 'ignore'` for chatty peer tools;
- * `settle: true` runs sync(1) before the clock starts.
+ * `lines: true` counts stdout's lines as they come instead of keeping it (a `| wc -l`), and adds
+ * `lines` and `firstLineSeconds` (spawn to the first whole line); `settle: true` runs sync(1)
+ * before the clock starts; `limitSeconds`: kill it (its process group) past that, and fail.
  */
 export function run(cmd, args, opts = {}) {
   const { env = process.env, cwd = REPO, stdout = 'pipe', rssFile, check = true, show, settle = false } = opts;
@@ -50,9 +52,21 @@ export function run(cmd, args, opts = {}) {
     const child = spawn(cmd, args, { env, cwd, detached: true, stdio: ['ignore', stdout, 'pipe'] });
     live.add(child);
     const out = [];
+    let [lines, firstLine] = [0, null];
     let err = '';
-    child.stdout?.on('data', (d) => out.push(d));
+    child.stdout?.on('data', (d) => {
+      if (!opts.lines) return out.push(d);
+      for (let i = d.indexOf(10); i !== -1; i = d.indexOf(10, i + 1)) lines++;
+      if (lines > 0) firstLine ??= process.hrtime.bigint();
+    });
     child.stderr.on('data', (d) => (err = (err + d).slice(-65536)));
+    let killed = false;
+    const limit =
+      opts.limitSeconds &&
+      setTimeout(() => {
+        killed = true;
+        process.kill(-child.pid, 'SIGKILL');
+      }, opts.limitSeconds * 1000);
     child.on('exit', () => (ended = process.hrtime.bigint()));
     child.on('error', (e) => {
       live.delete(child);
@@ -60,6 +74,7 @@ export function run(cmd, args, opts = {}) {
     });
     child.on('close', (code, signal) => {
       live.delete(child);
+      clearTimeout(limit);
       const result = {
         line,
         code,
@@ -68,12 +83,14 @@ export function run(cmd, args, opts = {}) {
         stdout: Buffer.concat(out).toString(),
         stderr: err,
       };
+      if (opts.lines) [result.lines, result.firstLineSeconds] = [lines, firstLine && Number(firstLine - started) / 1e9];
       if (rssFile && existsSync(rssFile)) {
         const last = readFileSync(rssFile, 'utf8').trim().split('\n').pop();
         if (/^\d+$/.test(last)) result.rssKiB = Number(last);
         rmSync(rssFile, { force: true });
       }
-      if (check && (code !== 0 || signal)) reject(new CommandError(line, result));
+      if (killed) reject(new Error(`killed after the limit of ${opts.limitSeconds} s: ${line}`));
+      else if (check && (code !== 0 || signal)) reject(new CommandError(line, result));
       else resolve(result);
     });
   });

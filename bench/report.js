@@ -1,4 +1,4 @@
-// Medians, the acceptance figures of issues 4 and 5, and the printed table.
+// Medians, the acceptance figures of issues 4, 5 and 18, and the printed table.
 
 export const WORKLOADS = [
   'W1 put',
@@ -9,7 +9,16 @@ export const WORKLOADS = [
   'W4 cold',
   'W4 warm default',
   'W4 warm hardlink',
-  'W5 put (100k files)',
+  'W5 put',
+  'W5 get',
+  'W6 put',
+  'W6 get',
+  'W6 put 1 %',
+  'W6 diff',
+  'W6 list (first line)',
+  'W6 list',
+  'GC gc 1 (repack)',
+  'GC gc 2 (remove)',
   'RSS W1 put (10k files)',
   'RSS W5 put (100k files)',
 ];
@@ -17,16 +26,24 @@ export const WORKLOADS = [
 export const NODE_FLOOR = 'node floor';
 const TOOLS = ['strata', 'rclone', 'aws-cli', 'restic', 'cp -r', 'cp -al', NODE_FLOOR];
 
-/** Each limit is on Strata's median in that workload, as a ratio to a peer's median (or MB for RSS). */
+/**
+ * Each limit is on a tool's median in that workload (Strata's unless `tool`), as a ratio to a
+ * peer's median (or MB for RSS). Without `max` or `maxMB`: a ratio shown, judged against nothing.
+ */
 export const ACCEPTANCE = [
   { workload: 'W1 put', vs: ['W1 put', 'rclone'], max: 1.0 },
+  { workload: 'W1 put', vs: ['W1 put', 'restic'] },
   { workload: 'W1 get', vs: ['W1 get', 'rclone'], max: 1.0 },
+  { workload: 'W1 get', vs: ['W1 get', 'restic'] },
   { workload: 'W2 put', vs: ['W2 put', 'aws-cli'], max: 1.1 },
   { workload: 'W2 get', vs: ['W2 get', 'aws-cli'], max: 1.1 },
   { workload: 'W3 put', vs: ['W1 put', 'strata'], max: 0.05 },
+  { workload: 'W3 put', tool: 'restic', vs: ['W1 put', 'restic'] },
   { workload: 'W4 cold', vs: ['W4 cold', 'rclone'], max: 1.0 },
   { workload: 'W4 warm default', vs: ['W4 warm default', 'cp -r'], max: 1.5 },
   { workload: 'W4 warm hardlink', vs: ['W4 warm hardlink', 'cp -al'], max: 3.0 },
+  { workload: 'W5 put', vs: ['W5 put', 'restic'] },
+  { workload: 'W5 get', vs: ['W5 get', 'restic'] },
   { workload: 'RSS W1 put (10k files)', maxMB: 300 },
   { workload: 'RSS W5 put (100k files)', maxMB: 300 },
 ];
@@ -38,7 +55,10 @@ export function median(values) {
   return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
-/** runs: [{workload, tool, rep, seconds, rssMB?}] → [{workload, tool, n, median, unit, values, max?}]. */
+/**
+ * runs: [{workload, tool, rep, seconds, rssMB?, rssKiB?}] → [{workload, tool, n, median, unit, values,
+ * max?, peakRssMB?}]: `max` the peak of an RSS workload, `peakRssMB` that of a timed one run under GNU time.
+ */
 export function summarize(runs) {
   const out = [];
   for (const workload of WORKLOADS) {
@@ -49,6 +69,8 @@ export function summarize(runs) {
       const values = mine.map((r) => (rss ? r.rssMB : r.seconds));
       const row = { workload, tool, n: values.length, unit: rss ? 'MB' : 's', values, median: median(values) };
       if (rss) row.max = Math.max(...values.filter(Number.isFinite));
+      const kib = mine.map((r) => r.rssKiB).filter(Number.isFinite);
+      if (!rss && kib.length) row.peakRssMB = (Math.max(...kib) * 1024) / 1e6;
       out.push(row);
     }
   }
@@ -59,19 +81,25 @@ export function judge(medians) {
   const find = (w, t) => medians.find((m) => m.workload === w && m.tool === t);
   const verdicts = [];
   for (const a of ACCEPTANCE) {
-    const mine = find(a.workload, 'strata');
+    const tool = a.tool ?? 'strata';
+    const mine = find(a.workload, tool);
     if (!mine) continue;
     if (a.maxMB !== undefined) {
       const value = Number.isFinite(mine.max) ? mine.max : null;
       const pass = value !== null && value <= a.maxMB;
-      verdicts.push({ workload: a.workload, value, limit: `≤ ${a.maxMB} MB (peak of ${mine.n})`, pass });
+      verdicts.push({ workload: a.workload, tool, value, limit: `≤ ${a.maxMB} MB (peak of ${mine.n})`, pass });
       continue;
     }
     const peer = find(...a.vs);
     const ratio = mine.median !== null && peer?.median ? mine.median / peer.median : null;
     const peerName = a.vs[0] === a.workload ? a.vs[1] : `${a.vs[1]} ${a.vs[0]}`;
+    if (a.max === undefined) {
+      if (ratio !== null) verdicts.push({ workload: a.workload, tool, peer: peerName, ratio });
+      continue;
+    }
     verdicts.push({
       workload: a.workload,
+      tool,
       peer: peerName,
       ratio,
       limit: `≤ ${a.max.toFixed(a.max < 0.1 ? 2 : 1)}×`,
@@ -81,22 +109,30 @@ export function judge(medians) {
   return verdicts;
 }
 
+/** A verdict as the table shows it: a ratio to a peer, or an RSS peak. */
+function cell(v) {
+  if (v.value !== undefined) return v.value === null ? '—' : `peak ${v.value.toFixed(0)} MB`;
+  return v.ratio === null ? `— (no ${v.peer})` : `${v.ratio.toFixed(2)}× ${v.peer}`;
+}
+
 export function table(medians, verdicts) {
-  const head = ['workload', 'tool', 'median', 'n', 'ratio to peer', 'target', 'result'];
+  const head = ['workload', 'tool', 'median', 'n', 'peak RSS', 'ratio to peer', 'target', 'result'];
   const rows = medians.map((m) => {
-    const v = m.tool === 'strata' ? verdicts.find((x) => x.workload === m.workload) : undefined;
+    const mine = verdicts.filter((x) => x.workload === m.workload && x.tool === m.tool);
+    const judged = mine.filter((v) => v.limit);
     const med = m.median === null ? '—' : m.unit === 's' ? `${m.median.toFixed(2)} s` : `${m.median.toFixed(0)} MB`;
+    const rss = m.peakRssMB === undefined ? '' : `${m.peakRssMB.toFixed(0)} MB`;
     let ratio = '';
     const peerOf = m.tool === NODE_FLOOR && ACCEPTANCE.find((a) => a.workload === m.workload)?.vs;
     const peer = peerOf && medians.find((x) => x.workload === peerOf[0] && x.tool === peerOf[1]);
     if (peer?.median && m.median !== null) ratio = `${(m.median / peer.median).toFixed(2)}× ${peer.tool}`;
-    if (v?.peer) ratio = v.ratio === null ? `— (no ${v.peer})` : `${v.ratio.toFixed(2)}× ${v.peer}`;
-    if (v && v.value !== undefined) ratio = v.value === null ? '—' : `peak ${v.value.toFixed(0)} MB`;
-    const result = !v ? '' : v.pass === null ? 'n/a' : v.pass ? 'PASS' : 'FAIL';
-    return [m.workload, m.tool, med, String(m.n), ratio, v?.limit ?? '', result];
+    if (mine.length) ratio = mine.map(cell).join(', ');
+    const result = judged.map((v) => (v.pass === null ? 'n/a' : v.pass ? 'PASS' : 'FAIL')).join(', ');
+    return [m.workload, m.tool, med, String(m.n), rss, ratio, judged.map((v) => v.limit).join(', '), result];
   });
   const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const fmt = (r) => r.map((c, i) => (i === 2 || i === 3 ? c.padStart(width[i]) : c.padEnd(width[i]))).join('  ');
+  const right = [2, 3, 4];
+  const fmt = (r) => r.map((c, i) => (right.includes(i) ? c.padStart(width[i]) : c.padEnd(width[i]))).join('  ');
   const lines = [fmt(head), width.map((w) => '-'.repeat(w)).join('  ')];
   let last = '';
   for (const r of rows) {

@@ -1,71 +1,23 @@
 #!/usr/bin/env node
-// `npm run bench`: Strata against rclone and aws-cli on one throwaway Ceph RGW (issues 4 and 5).
-//   node bench/run.js [--reps N] [--only W1,W2,W3,W4,RSS] [--rss100k] [--quick]
+// `npm run bench`: Strata against rclone, aws-cli and restic on one throwaway Ceph RGW (issues 4, 5
+// and 18). node bench/run.js --help for the options.
 // Prints a table of medians and ratios with the acceptance figures checked, and writes every raw
 // timing to bench/results/<ISO time>.json. See bench/README.md.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { DATA_DIR, ensureW1, ensureW2, ensureW3, ensureW5 } from './gen.js';
+import { parseArgs } from './args.js';
+import { DATA_DIR, ensureW1, ensureW2, ensureW3, ensureW5, ensureW6 } from './gen.js';
+import { strataGC } from './gc.js';
 import { REPO, ensureGnuTime, killChildren, snapshotStrata, startServer, stopServer } from './proc.js';
+import { resticW5, strataW5, strataW6 } from './smallfiles.js';
 import { Tools } from './tools.js';
-import { bigFile, peerW1, strataW1, strataW5 } from './workloads.js';
+import { bigFile, peerW1, resticW1, strataW1 } from './workloads.js';
 import { judge, summarize, table } from './report.js';
-
-const USAGE = `usage: node bench/run.js [--reps N] [--only W1,W2,W3,W4,RSS] [--rss100k] [--quick]
-  --reps N     repetitions per workload, medians reported (default 3)
-  --only LIST  workloads to run: W1 (put, get), W2 (1 GiB put, get), W3 (1 % changed put + diff),
-               W4 (cold and warm materialization), RSS (peak RSS of the put at 10k and 100k files)
-  --rss100k    also measure the put's peak RSS at 100,000 files (slow; part of --only RSS)
-  --quick      smoke run: 1 repetition and a 256 MiB W2 (unless --reps is given)
-  env S3_SERVER_MEMSTORE_BYTES: the server's RAM store (default 10 GiB)`;
-
-function parseArgs(argv) {
-  const o = { reps: 3, only: null, rss100k: false, quick: false };
-  let repsGiven = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = () => argv[++i] ?? fail(`${a} needs a value`);
-    if (a === '--reps') [o.reps, repsGiven] = [Number(value()), true];
-    else if (a.startsWith('--reps=')) [o.reps, repsGiven] = [Number(a.slice(7)), true];
-    else if (a === '--only') o.only = value();
-    else if (a.startsWith('--only=')) o.only = a.slice(7);
-    else if (a === '--rss100k') o.rss100k = true;
-    else if (a === '--quick') o.quick = true;
-    else if (a === '--help' || a === '-h') {
-      console.log(USAGE);
-      process.exit(0);
-    } else fail(`unknown argument ${a}`);
-  }
-  if (o.quick && !repsGiven) o.reps = 1;
-  if (!Number.isInteger(o.reps) || o.reps < 1) fail('--reps wants a whole number ≥ 1');
-  const names = (o.only ?? 'W1,W2,W3,W4')
-    .toUpperCase()
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  for (const n of names) if (!['W1', 'W2', 'W3', 'W4', 'RSS', 'W5'].includes(n)) fail(`unknown workload ${n}`);
-  const has = (n) => names.includes(n);
-  o.sel = {
-    W1: has('W1'),
-    W2: has('W2'),
-    W3: has('W3'),
-    W4: has('W4'),
-    RSS10k: has('RSS') || has('W1'),
-    RSS100k: has('RSS') || has('W5') || o.rss100k,
-  };
-  o.w2Bytes = o.quick ? 256 * 2 ** 20 : 2 ** 30;
-  return o;
-}
 
 /** The list starting at its `by`-th element, the ones before it moved to the end. */
 const rotate = (list, by) => list.map((_, i) => list[(i + by) % list.length]);
-
-function fail(message) {
-  console.error(`bench: ${message}\n${USAGE}`);
-  process.exit(2);
-}
 
 const t0 = Date.now();
 const LOAD_START = loadavg(); // other work on the machine shares its CPUs and disk: worth knowing
@@ -127,10 +79,11 @@ async function main() {
   ensureGnuTime(log);
   removeStaleRuns();
   const data = {};
-  if (sel.W1 || sel.W3 || sel.W4 || sel.RSS10k) data.W1 = await ensureW1(log);
+  if (sel.W6) data.W6 = await ensureW6(opts.w6Files, log); // first: it checks the disk has room
+  if (sel.W1 || sel.W3 || sel.W4 || sel.RSS10k || sel.GC) data.W1 = await ensureW1(log);
   if (sel.W3) data.W3 = await ensureW3(log);
   if (sel.W2) data.W2 = await ensureW2(opts.w2Bytes, log);
-  if (sel.RSS100k) data.W5 = await ensureW5(log);
+  if (sel.W5 || sel.RSS100k) data.W5 = await ensureW5(log);
   for (const d of Object.values(data))
     log(`${d.name}: ${d.files} file(s), ${(d.bytes / 1e6).toFixed(1)} MB in ${d.dir}`);
 
@@ -145,6 +98,7 @@ async function main() {
 
   const runs = [];
   const checks = [];
+  const figures = [];
   const failures = [];
   const ctx = {
     tools: new Tools(server, runDir, strataBin),
@@ -159,6 +113,11 @@ async function main() {
     check(name, ok, detail) {
       checks.push({ name, ok, detail });
       log(`${ok ? 'OK  ' : 'FAIL'} ${name} (${detail})`);
+    },
+    /** a measured figure that is not a time (bytes grown, freed, rewritten): printed at the end */
+    figure(name, text, values) {
+      figures.push({ name, text, ...values });
+      log(`${name}: ${text}`);
     },
   };
   const step = async (rep, label, fn) => {
@@ -178,13 +137,19 @@ async function main() {
       (sel.W1 || sel.W3 || sel.W4 || sel.RSS10k) && ['strata W1/W3/W4', () => strataW1(ctx, rep)],
       (sel.W1 || sel.W4) && ['rclone W1', () => peerW1(ctx, rep, 'rclone')],
       sel.W1 && ['aws-cli W1', () => peerW1(ctx, rep, 'aws-cli')],
-      sel.W1 && ['restic W1', () => peerW1(ctx, rep, 'restic')],
+      (sel.W1 || sel.W3) && ['restic W1/W3', () => resticW1(ctx, rep)],
     ].filter(Boolean);
     for (const [label, fn] of rotate(w1, rep - 1)) await step(rep, label, fn);
     if (sel.W2)
       for (const tool of rotate(['strata', 'rclone', 'aws-cli'], rep - 1))
         await step(rep, `${tool} W2`, () => bigFile(ctx, rep, tool));
-    if (sel.RSS100k) await step(rep, 'strata W5', () => strataW5(ctx, rep));
+    const w5 = [
+      (sel.W5 || sel.RSS100k) && ['strata W5', () => strataW5(ctx, rep)],
+      sel.W5 && ['restic W5', () => resticW5(ctx, rep)],
+    ].filter(Boolean);
+    for (const [label, fn] of rotate(w5, rep - 1)) await step(rep, label, fn);
+    if (sel.GC) await step(rep, 'strata GC', () => strataGC(ctx, rep));
+    if (sel.W6 && rep === 1) await step(rep, 'strata W6', () => strataW6(ctx, rep));
   }
 
   const medians = summarize(runs);
@@ -197,10 +162,12 @@ async function main() {
   const load = (l) => l.map((x) => x.toFixed(1)).join(' ');
   console.log(`  load average at start ${load(LOAD_START)}, at end ${load(loadavg())} (${cpus().length} CPUs)`);
   console.log(`\n${table(medians, verdicts)}\n`);
+  for (const f of figures) console.log(`${f.name}: ${f.text}`);
   const bad = checks.filter((c) => !c.ok);
-  console.log(`checks: ${checks.length - bad.length} OK, ${bad.length} FAIL`);
+  console.log(`${figures.length ? '\n' : ''}checks: ${checks.length - bad.length} OK, ${bad.length} FAIL`);
   for (const c of checks)
-    if (/bytes stored|uploads only|diff/.test(c.name) || !c.ok) console.log(`  ${c.ok ? 'OK  ' : 'FAIL'} ${c.name}`);
+    if (/bytes stored|uploads only|grew|diff|one line per file|verify/.test(c.name) || !c.ok)
+      console.log(`  ${c.ok ? 'OK  ' : 'FAIL'} ${c.name}`);
   for (const f of failures) console.log(`FAILED STEP rep ${f.rep} ${f.step}:\n  ${f.error.split('\n').join('\n  ')}`);
 
   const resultsDir = join(REPO, 'bench/results');
@@ -230,6 +197,7 @@ async function main() {
     runs,
     medians,
     acceptance: verdicts,
+    figures,
     checks,
     failures,
   };

@@ -42,23 +42,12 @@ export class Tools {
   }
 
   /**
-   * `strata ARGS --json` with STRATA_HOME=home (and STRATA_CACHE_DIR=cache when given); resolves to
-   * { json, seconds, rssKiB? }. A failure rejects with the exact command line and Strata's error.
+   * `strata ARGS --json` with STRATA_HOME=home (and STRATA_CACHE_DIR=cache when given; opts.env
+   * added to its environment); resolves to { json, seconds, rssKiB? }. A failure rejects with the
+   * exact command line and Strata's error.
    */
   async strata(home, cache, args, opts = {}) {
-    const env = { ...process.env, STRATA_HOME: home };
-    const shown = { STRATA_HOME: home };
-    if (cache) {
-      mkdirSync(cache, { recursive: true });
-      env.STRATA_CACHE_DIR = shown.STRATA_CACHE_DIR = cache;
-    }
-    const argv = [...args, '--json'];
-    const r = await run(process.execPath, [this.strataBin, ...argv], {
-      env,
-      settle: true,
-      ...opts,
-      show: { argv: ['node', 'bin/run.cjs', ...argv], env: shown, secrets: this.secrets },
-    });
+    const r = await this.strataRun(home, cache, [...args, '--json'], opts);
     let json;
     try {
       json = JSON.parse(r.stdout);
@@ -66,6 +55,25 @@ export class Tools {
       throw new Error(`strata printed no JSON result: ${r.line}\n${r.stdout}\n${r.stderr}`);
     }
     return { json, seconds: r.seconds, rssKiB: r.rssKiB, line: r.line };
+  }
+
+  /** `strata ARGS` printing text, its lines counted as a `| wc -l` would: run()'s result with `lines`. */
+  strataLines(home, args, opts = {}) {
+    return this.strataRun(home, null, args, { ...opts, lines: true });
+  }
+
+  strataRun(home, cache, argv, { env: extra = {}, ...opts }) {
+    const shown = { STRATA_HOME: home, ...extra };
+    if (cache) {
+      mkdirSync(cache, { recursive: true });
+      shown.STRATA_CACHE_DIR = cache;
+    }
+    return run(process.execPath, [this.strataBin, ...argv], {
+      env: { ...process.env, ...shown },
+      settle: true,
+      ...opts,
+      show: { argv: ['node', 'bin/run.cjs', ...argv], env: shown, secrets: this.secrets },
+    });
   }
 
   /** A fresh provider on a fresh bucket in a fresh STRATA_HOME, and one dataset on it. */
@@ -79,9 +87,10 @@ export class Tools {
     await this.strata(home, null, ['datasets', 'create', '--name', dataset, '--storageProviderId', 'bench']);
   }
 
-  /** `versions create --id DS` → the new version's ref. */
-  async newVersion(home, dataset) {
-    return (await this.strata(home, null, ['datasets', 'versions', 'create', '--id', dataset])).json.ref;
+  /** `versions create --id DS [--from REF]` → the new version's ref. */
+  async newVersion(home, dataset, from) {
+    const args = ['datasets', 'versions', 'create', '--id', dataset, ...(from ? ['--from', from] : [])];
+    return (await this.strata(home, null, args)).json.ref;
   }
 
   rclone(args, opts = {}) {
@@ -120,6 +129,16 @@ export class Tools {
       ...opts,
       show: { argv: ['restic', ...argv], env: { ...this.awsEnvShown, RESTIC_PASSWORD: 'bench' } },
     });
+  }
+
+  /** Every object in the bucket, as [{ key, size }] (aws-cli follows the pages). */
+  async listBucket(name) {
+    const r = await this.aws(['s3api', 'list-objects-v2', '--bucket', name, '--output', 'json'], {
+      stdout: 'pipe',
+      settle: false,
+    });
+    const listed = r.stdout.trim() ? (JSON.parse(r.stdout).Contents ?? []) : [];
+    return listed.map((o) => ({ key: o.Key, size: o.Size }));
   }
 
   mkBucket(name) {

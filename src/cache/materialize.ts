@@ -5,6 +5,7 @@ import { IntegrityError } from '../core/errors.js';
 import { checkManifestPath } from '../core/paths-in-manifest.js';
 import type { ProgressSink } from '../core/progress.js';
 import type { BlobReader, BlobSink } from '../transfer/read-blob.js';
+import type { ReadMany } from '../transfer/pack-reads.js';
 import { Lease } from './lease.js';
 import type { LinkMode } from '../core/model.js';
 import { Placer } from './place.js';
@@ -17,6 +18,8 @@ export interface MaterializePlan {
   link: LinkMode;
   /** reads a blob of the storage provider; called only for blobs the cache lacks */
   read: BlobReader;
+  /** reads many blobs the cache lacks at once (packed ones, by ranges of their packs) */
+  readMany?: ReadMany;
   /** where storage itself keeps a blob on this machine (the local provider): cached by a link */
   storedFile?: (sha256: string) => string;
   concurrency: number;
@@ -89,6 +92,37 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
     }
     const missing = noneCached ? [...blobs.keys()] : missingOf(new Map(general.map((f) => [f.sha256, f.size])));
     const missingSet = new Set(missing);
+    if (plan.readMany && !plan.storedFile && missing.length > 0) {
+      // Packed blobs come in ranges of their packs: each into the cache, and its files into
+      // place from the same bytes. The loop below does the rest.
+      const waiting = new Map<string, FileEntry[]>();
+      for (const file of general) {
+        if (!missingSet.has(file.sha256)) continue;
+        const same = waiting.get(file.sha256);
+        if (same) same.push(file);
+        else waiting.set(file.sha256, [file]);
+      }
+      const sync = placer.onLocalDisks() && (await placer.copies());
+      await plan.readMany(
+        missing.map((sha) => ({ sha256: sha, size: blobs.get(sha)! })),
+        async (sha, bytes) => {
+          await plan.cache.store(sha, bytes, sync);
+          fresh.add(sha);
+          missingSet.delete(sha);
+          for (const file of waiting.get(sha) ?? []) {
+            if (!(sync && placer.placeBytesSync(file, bytes))) await placer.place(file, bytes);
+            placed(file);
+          }
+        },
+        {
+          signal: plan.signal,
+          bad: (sha, error) => {
+            throw new IntegrityError(`${pathOf.get(sha)}: ${error.message}`, 'EINTEGRITY');
+          },
+        },
+      );
+      general = general.filter((file) => missingSet.has(file.sha256) || !waiting.has(file.sha256));
+    }
     const fetching = new Map<string, Promise<void>>();
     await forEachLimited(general, plan.concurrency, async (file) => {
       plan.signal?.throwIfAborted();

@@ -41,6 +41,15 @@ const RETRY_CODES = new Set(['ENOENT', 'EEXIST', 'EISDIR', 'ENOTEMPTY', 'ENOTDIR
 export function placeFileSync(job: PlaceJob, clone: boolean): boolean {
   const bytes = clone ? undefined : readVerifiedBlobSync(job.blob, job.sha256, job.size);
   if (!clone && !bytes) return false;
+  return writePlacedSync(job, bytes);
+}
+
+/**
+ * Writes one file synchronously from its verified content (or, without it, as a clone of its
+ * cached blob) into its temp file, gives it mode and mtime, and renames it into place. false as
+ * for placeFileSync.
+ */
+export function writePlacedSync(job: PlaceJob, bytes: Buffer | undefined): boolean {
   let fd: number | undefined;
   try {
     if (!bytes) {

@@ -9,7 +9,7 @@ import { SafeDirs } from '../core/safe-dirs.js';
 import { TARGET_TEMP_PREFIX, tempBeside, tempName } from '../core/temp-name.js';
 import { hashFile } from '../core/hash.js';
 import { BLOB_MODE, createdWithMode, type CacheStore } from './store.js';
-import { linkFileSync, PLACED, type PlaceJob } from './place-file.js';
+import { linkFileSync, PLACED, writePlacedSync, type PlaceJob } from './place-file.js';
 import { placeInParallel } from './place-parallel.js';
 
 /**
@@ -227,6 +227,20 @@ export class Placer {
       if (!(this.reflinkWorks && (await this.reflink(file, temp)))) await this.copy(file, temp);
       return false;
     });
+  }
+
+  /**
+   * Places a file from its verified content by synchronous calls (on local disks a promise per
+   * call costs more than the call), where it is to be a byte copy. false when it is not, or when
+   * something is in the way: then `place` does it and says what.
+   */
+  placeBytesSync(file: FileEntry, bytes: Buffer): boolean {
+    if (!(this.plan.link === 'copy' || (this.plan.link === 'auto' && !this.reflinkWorks))) return false;
+    const destination = this.destinationOf(file);
+    const job = { blob: '', sha256: file.sha256, size: file.size, destination, temp: tempBeside(destination) };
+    if (!writePlacedSync({ ...job, mode: this.modeOf(file), mtimeMs: file.mtimeMs }, bytes)) return false;
+    if (this.used === 'auto') this.used = 'copy';
+    return true;
   }
 
   /** Places one file whose content `write` puts into the temp file it is given (a fetch, as it arrives). */

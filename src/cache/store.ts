@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, openSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import {
   appendFile,
   chmod,
@@ -167,6 +167,35 @@ export class CacheStore {
       await rename(temp, final);
       placed = true;
       return bytes;
+    } catch (error) {
+      throw failedAt(error, dirname(final));
+    } finally {
+      if (!placed) await unlink(temp).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Stores a blob from bytes already checked against its sha256 (a pack's range), as fill does,
+   * through a temp file. `sync`: by synchronous calls, for a cache on a local disk, where a
+   * promise per call costs more than the call.
+   */
+  async store(sha256: string, bytes: Buffer, sync: boolean): Promise<void> {
+    const final = this.blobPath(sha256);
+    await this.readyShard(final);
+    const temp = join(dirname(final), tempName(TEMP_PREFIX));
+    let placed = false;
+    try {
+      if (sync) {
+        writeFileSync(temp, bytes, { mode: BLOB_MODE, flag: 'wx' });
+        if (!createdWithMode(BLOB_MODE)) chmodSync(temp, BLOB_MODE);
+      } else {
+        await writeFile(temp, bytes, { mode: BLOB_MODE, flag: 'wx' });
+        if (!createdWithMode(BLOB_MODE)) await chmod(temp, BLOB_MODE);
+      }
+      faultPoint('cache:before-rename');
+      if (sync) renameSync(temp, final);
+      else await rename(temp, final);
+      placed = true;
     } catch (error) {
       throw failedAt(error, dirname(final));
     } finally {

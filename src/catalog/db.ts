@@ -6,6 +6,7 @@ import { ProviderQueries } from './providers.js';
 import type { Provider } from '../core/model.js';
 import { DatasetQueries } from './datasets.js';
 import { FileQueries } from './files.js';
+import { PackQueries } from './packs.js';
 import { RunQueries } from './runs.js';
 import { ClaimQueries } from './claims.js';
 import { PlacementQueries } from './placements.js';
@@ -20,6 +21,7 @@ export class Catalog {
   readonly providers: ProviderQueries;
   readonly datasets: DatasetQueries;
   readonly files: FileQueries;
+  readonly packs: PackQueries;
   readonly runs: RunQueries;
   readonly claims: ClaimQueries;
   readonly placements: PlacementQueries;
@@ -28,6 +30,7 @@ export class Catalog {
     this.providers = new ProviderQueries(db);
     this.datasets = new DatasetQueries(db);
     this.files = new FileQueries(db);
+    this.packs = new PackQueries(db);
     this.runs = new RunQueries(db);
     this.claims = new ClaimQueries(db);
     this.placements = new PlacementQueries(db);

@@ -149,10 +149,13 @@ export class FileQueries {
     ).n;
   }
 
-  /** Forgets what the catalog knew a provider holds: all of it, or just these blobs. */
+  /** Forgets what the catalog knew a provider holds: all of it (packs too), or just these blobs. */
   forgetProviderBlobs(providerId: string, shas?: readonly string[]): void {
     if (shas === undefined) {
-      this.db.prepare('DELETE FROM provider_blobs WHERE provider_id = ?').run(providerId);
+      this.db.transaction(() => {
+        this.db.prepare('DELETE FROM provider_blobs WHERE provider_id = ?').run(providerId);
+        this.db.prepare('DELETE FROM packs WHERE provider_id = ?').run(providerId); // their tables with them
+      })();
       return;
     }
     const stmt = this.db.prepare('DELETE FROM provider_blobs WHERE provider_id = ? AND sha256 = ?');

@@ -139,6 +139,26 @@ export const migrations: readonly (string | ((db: Db) => void))[] = [
   CREATE INDEX placements_by_target ON placements (target, placed_at_ms);
   `,
   /* 7 */ `ALTER TABLE run_inputs ADD COLUMN git_commit TEXT; -- the commit a git input was checked out at`,
+  /* 8 */ `
+  -- The packs a provider is known to hold (docs/packs.md) and their tables: which blob is where.
+  -- A belief about the bucket, like provider_blobs: forgotten with it, rebuilt from the tables.
+  CREATE TABLE packs (
+    provider_id TEXT NOT NULL REFERENCES storage_providers (id) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (provider_id, id)
+  ) WITHOUT ROWID;
+  CREATE TABLE packed_blobs (
+    provider_id TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    pack_id TEXT NOT NULL,
+    offset INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (provider_id, sha256, pack_id),
+    FOREIGN KEY (provider_id, pack_id) REFERENCES packs (provider_id, id) ON DELETE CASCADE
+  ) WITHOUT ROWID;
+  CREATE INDEX packed_blobs_by_pack ON packed_blobs (provider_id, pack_id, offset);
+  `,
 ];
 
 /** Seals the versions committed before seals existed, from the rows they have now. */

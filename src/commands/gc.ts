@@ -40,6 +40,11 @@ export default class Gc extends StrataCommand<GcResult> {
     return [
       `${verb} ${r.removed.length} blob(s), ${formatBytes(r.removedBytes)} (${r.manifests} manifest(s) and ${r.drafts} draft(s) reference ${r.referenced} blob(s); ${r.keptYoung} unreferenced blob(s) kept within the grace period)`,
       ...lines,
+      ...(r.packs.removed + r.packs.repacked > 0
+        ? [
+            `${verb} ${r.packs.removed} pack(s), ${formatBytes(r.packs.removedBytes)}; ${r.dryRun ? 'would repack' : 'repacked'} ${r.packs.repacked} (${formatBytes(r.packs.rewrittenBytes)} of live blobs into new packs; the old ones go in a gc after the grace period)`,
+          ]
+        : []),
       ...(r.staleDrafts.length > 0
         ? [`${verb} ${r.staleDrafts.length} stale draft(s):`, ...r.staleDrafts.map((k) => `  ${k}`)]
         : []),

@@ -19,6 +19,8 @@ export interface S3ProviderConfig {
   profile?: string;
   /** false when the server was found to ignore If-None-Match / If-Match */
   conditionalWrites?: boolean;
+  /** false: a put stores every blob as its own object, none in packs (docs/packs.md) */
+  packs?: boolean;
 }
 
 export type Provider =

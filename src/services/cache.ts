@@ -13,7 +13,7 @@ import { transferConcurrency } from './concurrency.js';
 import { selectFiles, targetOf, withProgress, type GetInput } from './file-reads.js';
 import { getIntoTarget } from './target-guard.js';
 import { refreshForRead } from './sync.js';
-import { blobReader } from '../transfer/read-blob.js';
+import { providerBlobReader, providerReadMany } from './packs.js';
 import { LocalBackend } from '../storage/local.js';
 import { blobKey } from '../storage/keys.js';
 import type { Provider } from '../core/model.js';
@@ -66,7 +66,8 @@ export async function materializeVersion(
         target: input.targetPath,
         link,
         storedFile,
-        read: blobReader(() => ctx.backend(provider)),
+        read: providerBlobReader(ctx, provider),
+        readMany: providerReadMany(ctx, provider),
         concurrency: transferConcurrency(ctx, input.concurrency, 'get'),
         progress: input.progress,
         signal: input.signal,

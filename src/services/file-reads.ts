@@ -8,6 +8,7 @@ import type { ProgressSink } from '../core/progress.js';
 import { transferConcurrency } from './concurrency.js';
 import { findProvider, resolveRef } from './resolve.js';
 import { refreshForRead } from './sync.js';
+import { providerBlobReader, providerReadMany } from './packs.js';
 import { getIntoTarget, type TargetInput } from './target-guard.js';
 
 export interface FileListing {
@@ -83,11 +84,12 @@ export async function getFromVersion(
   await refreshForRead(ctx, input.id, input.offline);
   const { dataset, version } = resolveRef(ctx, input.id);
   const target = targetOf(input, dataset.id, version.id, selectFiles(ctx, version, input.sourcePaths), placedMode);
-  const backend = await ctx.backend(findProvider(ctx, dataset.storageProviderId));
+  const provider = findProvider(ctx, dataset.storageProviderId);
   const summary = await getIntoTarget(ctx, target, (files) =>
     withProgress(input.progress, files, () =>
       getFiles({
-        backend,
+        read: providerBlobReader(ctx, provider),
+        readMany: providerReadMany(ctx, provider),
         files,
         target: input.targetPath,
         concurrency: transferConcurrency(ctx, input.concurrency, 'get'),

@@ -14,6 +14,7 @@ import { commitVersion } from './commit.js';
 import { writeDraft } from './drafts.js';
 import { transferConcurrency } from './concurrency.js';
 import { passGcGate } from './gc-state.js';
+import { learnPacks, packBelow } from './packs.js';
 import { assertIdle, assertWritable, claimWrite } from './version-claims.js';
 
 // The archive limits' defaults, for the flags that say them.
@@ -104,12 +105,15 @@ export async function storeSources(
     const total = { files: 0, bytes: 0, bytesUploaded: 0, bytesSkipped: 0, seconds: 0 };
     for (let pass = 1; ; pass++) {
       const gate = await passGcGate(ctx, provider, backend, input.signal);
+      const packing = packBelow(provider);
+      if (packing !== undefined) await learnPacks(ctx, provider, backend);
       input.progress?.start(sources.count, sources.bytes ?? 0);
       const summary = await putFiles({
         catalog: putCatalog(ctx, provider, resolved),
         backend,
         sources,
         concurrency: transferConcurrency(ctx, input.concurrency, 'put'),
+        packBelow: packing,
         progress: input.progress,
         signal: input.signal,
       }).finally(() => input.progress?.stop());
@@ -164,6 +168,7 @@ function putCatalog(ctx: AppContext, provider: Provider, resolved: Resolved): Pu
       ctx.catalog.transaction(() => {
         assertWritable(resolved, datasets.version(dataset.id, version.id));
         files.recordProviderBlobs(provider.id, batch.blobs);
+        for (const pack of batch.packs) ctx.catalog.packs.record(provider.id, pack, pack.entries);
         files.rememberHashes(batch.hashes);
         files.upsert(dataset.id, version.id, batch.files);
         if (batch.files.length > 0) faultPoint('put:in-transaction');

@@ -14,7 +14,8 @@ import { transferConcurrency } from './concurrency.js';
 import { findProvider, resolveRef } from './resolve.js';
 import { refreshForRead } from './sync.js';
 import { versionFiles } from './sealed.js';
-import { blobReader, streamReader } from '../transfer/read-blob.js';
+import { streamReader } from '../transfer/read-blob.js';
+import { providerBlobReader, providerReadMany } from './packs.js';
 import { displayUrl, shownGitUrl } from '../transfer/url.js';
 import { checkOut, remoteCommit } from '../transfer/git-clone.js';
 import type { SourceFile } from '../transfer/walk.js';
@@ -49,7 +50,8 @@ export async function placeDatasetInput(
     target: dir,
     link: options.link,
     storedFile: await storedFileOf(ctx, provider),
-    read: blobReader(() => ctx.backend(provider)),
+    read: providerBlobReader(ctx, provider),
+    readMany: providerReadMany(ctx, provider),
     concurrency: transferConcurrency(ctx, undefined, 'get'),
     signal: options.signal,
   });

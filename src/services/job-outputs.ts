@@ -15,7 +15,7 @@ import { mirrorDirectory } from './mirror.js';
 import { removeDraft } from './drafts.js';
 import { transferConcurrency } from './concurrency.js';
 import { findDataset, findProvider, resolveUncommitted, type Resolved } from './resolve.js';
-import { blobReader } from '../transfer/read-blob.js';
+import { providerBlobReader, providerReadMany } from './packs.js';
 
 export interface JobOutputResult {
   name: string;
@@ -97,7 +97,8 @@ export async function prepareOutput(
       files: ctx.catalog.files.list(resolved.dataset.id, resolved.version.id),
       target: dir,
       link: 'auto',
-      read: blobReader(() => ctx.backend(provider)),
+      read: providerBlobReader(ctx, provider),
+      readMany: providerReadMany(ctx, provider),
       concurrency: transferConcurrency(ctx, undefined, 'get'),
       signal: options.signal,
     });

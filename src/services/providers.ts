@@ -1,3 +1,4 @@
+import { checkFormat } from './packs.js';
 import { LOCAL_PROVIDER_NAME, openBackend, type AppContext } from './context.js';
 import type { Provider, S3ProviderConfig } from '../core/model.js';
 import { ConflictError, UsageError } from '../core/errors.js';
@@ -48,6 +49,7 @@ export interface S3ProviderInput {
   secretAccessKey?: string;
   credentials?: 'env';
   profile?: string;
+  packs?: boolean;
   verify?: boolean;
 }
 
@@ -123,6 +125,7 @@ async function verifyProvider(ctx: AppContext, provider: Provider): Promise<void
   const backend = await openBackend(provider, ctx.env);
   try {
     await backend.verify();
+    if (provider.type === 's3') await checkFormat(backend); // a bucket of a newer Strata: refused before it is added
     if (provider.type === 's3' && !(await supportsConditionalWrites(backend))) {
       provider.config.conditionalWrites = false;
       ctx.reporter.warn(
@@ -179,6 +182,7 @@ function s3Config(input: S3ProviderInput, base: S3ProviderConfig | undefined): S
     throw new UsageError(`endpoint "${endpoint}" is not an http(s) URL`, 'EENDPOINT');
   }
   const prefix = (input.prefix ?? base?.prefix)?.replace(/^\/+|\/+$/g, '');
+  const packs = input.packs ?? base?.packs;
   return {
     bucket: input.bucket ?? base!.bucket,
     ...(prefix ? { prefix } : {}),
@@ -186,5 +190,6 @@ function s3Config(input: S3ProviderInput, base: S3ProviderConfig | undefined): S
     region: input.region ?? base?.region ?? 'us-east-1',
     signatureVersion: 'v4',
     ...credentials,
+    ...(packs === false ? { packs } : {}),
   };
 }

@@ -15,6 +15,7 @@ import {
   type TagDoc,
 } from '../storage/records.js';
 import { presentBlobs } from '../transfer/presence.js';
+import { checkFormat, loadPackTables } from './packs.js';
 import { findProvider } from './resolve.js';
 import { createS3Provider, type ProviderView, type S3ProviderInput } from './providers.js';
 
@@ -79,10 +80,7 @@ export async function syncProvider(ctx: AppContext, provider: Provider, only?: s
     }
     fresh.set(id, list);
   }
-  const blobs = await presentBlobs(
-    backend,
-    [...fresh.values()].flat().flatMap((m) => m.files.map((f) => f.sha256)),
-  );
+  const blobs = await presentIn(ctx, provider, backend, result, [...fresh.values()].flat());
 
   for (const [id, r] of remote) {
     if (!r.doc) continue;
@@ -307,6 +305,35 @@ export async function refreshForRead(ctx: AppContext, refText: string, offline =
   // (`catalog sync` and `import` fail with them instead.)
   const { refused } = await syncProvider(ctx, provider, dataset.id);
   for (const r of refused) ctx.reporter.warn(`refused ${r.key}: ${r.reason}`);
+}
+
+/**
+ * The blobs of these manifests the bucket holds, with their sizes: packed (the bucket's pack
+ * tables loaded first, as untrusted input: a bad one is refused in `result`) or loose.
+ */
+async function presentIn(
+  ctx: AppContext,
+  provider: Provider,
+  backend: StorageBackend,
+  result: SyncResult,
+  manifests: readonly ManifestDoc[],
+): Promise<Map<string, number>> {
+  if (provider.type === 's3') {
+    await checkFormat(backend);
+    await loadPackTables(ctx, provider, backend, result.refused);
+  }
+  const packed = new Map<string, number>();
+  const loose: string[] = [];
+  for (const m of manifests) {
+    for (const f of m.files) {
+      const at = ctx.catalog.packs.locate(provider.id, f.sha256);
+      if (at) packed.set(f.sha256, at.size);
+      else loose.push(f.sha256);
+    }
+  }
+  const present = await presentBlobs(backend, loose);
+  for (const [sha, size] of packed) present.set(sha, size);
+  return present;
 }
 
 /** Attaches an existing bucket as a provider and indexes what it holds. */

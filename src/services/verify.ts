@@ -6,7 +6,8 @@ import { checkPresence } from './presence.js';
 import { versionFiles } from './sealed.js';
 import { refreshForRead } from './sync.js';
 import { findProvider, resolveRef } from './resolve.js';
-import { rereadGarbled, readBlob, readHashed, type BlobSink } from '../transfer/read-blob.js';
+import { rereadGarbled, readHashed, type BlobSink } from '../transfer/read-blob.js';
+import { providerBlobReader, providerReadMany } from './packs.js';
 
 export interface VerifyResult {
   ref: string;
@@ -38,35 +39,45 @@ export async function verifyVersion(
   if (input.deep) {
     const gone = new Set(missing.map((f) => f.sha256));
     const limit = pLimit(input.concurrency ?? 16);
+    const readBlob = providerBlobReader(ctx, provider);
+    let rest = [...blobs.values()].filter((f) => !gone.has(f.sha256));
+    const readMany = providerReadMany(ctx, provider);
+    if (readMany) {
+      // Packed blobs by ranges of their packs, each checked as it arrives.
+      const left = await readMany(rest, async () => undefined, {
+        signal: input.signal,
+        bad: (sha) => problems.push(`${blobs.get(sha)!.path} (content does not match its sha256)`),
+      });
+      const unread = new Set(left.map((b) => b.sha256));
+      rest = rest.filter((f) => unread.has(f.sha256));
+    }
     await Promise.all(
-      [...blobs.values()]
-        .filter((f) => !gone.has(f.sha256))
-        .map((f) =>
-          limit(async () => {
-            input.signal?.throwIfAborted();
-            // No cap on what arrives: a blob of another length is other content. What is wrong is
-            // read again (rereadGarbled): only content wrong on every read, or wrong alike 3 times, is reported.
-            const read = (sink: BlobSink): Promise<void> => readBlob(backend, f.sha256, f.size, sink, input.signal);
-            try {
-              await rereadGarbled(async () => {
-                const got = await readHashed(read, Number.POSITIVE_INFINITY);
-                if (got.sha256 !== f.sha256 || got.bytes !== f.size) {
-                  throw new ContentMismatch(
-                    `${f.path} (content does not match its sha256)`,
-                    `${got.sha256}:${got.bytes}`,
-                  );
-                }
-              });
-            } catch (error) {
-              if (error instanceof NotFoundError) return void problems.push(`${f.path} (blob missing)`);
-              if (error instanceof IntegrityError)
-                return void problems.push(
-                  error.message.startsWith(f.path) ? error.message : `${f.path} (blob has the wrong size)`,
+      rest.map((f) =>
+        limit(async () => {
+          input.signal?.throwIfAborted();
+          // No cap on what arrives: a blob of another length is other content. What is wrong is
+          // read again (rereadGarbled): only content wrong on every read, or wrong alike 3 times, is reported.
+          const read = (sink: BlobSink): Promise<void> => readBlob(f.sha256, f.size, sink, input.signal);
+          try {
+            await rereadGarbled(async () => {
+              const got = await readHashed(read, Number.POSITIVE_INFINITY);
+              if (got.sha256 !== f.sha256 || got.bytes !== f.size) {
+                throw new ContentMismatch(
+                  `${f.path} (content does not match its sha256)`,
+                  `${got.sha256}:${got.bytes}`,
                 );
-              throw error;
-            }
-          }),
-        ),
+              }
+            });
+          } catch (error) {
+            if (error instanceof NotFoundError) return void problems.push(`${f.path} (blob missing)`);
+            if (error instanceof IntegrityError)
+              return void problems.push(
+                error.message.startsWith(f.path) ? error.message : `${f.path} (blob has the wrong size)`,
+              );
+            throw error;
+          }
+        }),
+      ),
     );
   }
   if (problems.length > 0) {

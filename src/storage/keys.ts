@@ -37,3 +37,23 @@ export function versionOfKey(
   const manifest = MANIFEST_KEY.exec(key);
   return manifest ? { kind: 'manifest', datasetId: manifest[1]!, versionId: manifest[2]! } : undefined;
 }
+
+/**
+ * Packs (docs/packs.md): many small blobs in one object, with a table (strata.pack/1) beside it.
+ * Both are named by the pack's sha256, so a pack is written once, whoever writes it.
+ */
+export const PACKS_PREFIX = 'packs/';
+export const packKey = (packId: string): string => `${PACKS_PREFIX}${packId.slice(0, 2)}/${packId}.pack`;
+export const packTableKey = (packId: string): string => `${PACKS_PREFIX}${packId.slice(0, 2)}/${packId}.json`;
+
+const PACK_KEY = /^packs\/([0-9a-f]{2})\/([0-9a-f]{64})\.(pack|json)$/;
+
+/** The pack a pack's or a table's key names, or undefined for any other key. */
+export function packOfKey(key: string): { packId: string; kind: 'pack' | 'table' } | undefined {
+  const m = PACK_KEY.exec(key);
+  if (!m || !m[2]!.startsWith(m[1]!)) return undefined;
+  return { packId: m[2]!, kind: m[3] === 'pack' ? 'pack' : 'table' };
+}
+
+/** The bucket's format document (strata.bucket/1): the features its writers used. */
+export const FORMAT_KEY = 'strata.json';

@@ -1,19 +1,21 @@
-import { chmod, lstat, rename, unlink } from 'node:fs/promises';
+import { chmod, lstat, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FileEntry } from '../core/model.js';
 import { ContentMismatch, IntegrityError, UsageError } from '../core/errors.js';
 import { checkManifestPath } from '../core/paths-in-manifest.js';
 import { faultPoint } from '../core/faults.js';
 import { setMtimeMs } from '../core/mtime.js';
-import type { StorageBackend } from '../storage/backend.js';
-import { rereadGarbled, readBlob, readIntoFile, type BlobSink } from './read-blob.js';
+import { rereadGarbled, readIntoFile, type BlobReader, type BlobSink } from './read-blob.js';
 import { forEachLimited } from './concurrency.js';
+import type { ReadMany } from './pack-reads.js';
 import { SafeDirs } from '../core/safe-dirs.js';
 import { tempBeside } from '../core/temp-name.js';
 import type { ProgressSink } from '../core/progress.js';
 
 export interface GetPlan {
-  backend: StorageBackend;
+  read: BlobReader;
+  /** reads many blobs at once (packed ones, by ranges of their packs); the rest come one by one */
+  readMany?: ReadMany;
   files: Iterable<FileEntry>;
   target: string;
   concurrency: number;
@@ -42,13 +44,45 @@ export async function getFiles(plan: GetPlan): Promise<GetSummary> {
     if (problem)
       throw new IntegrityError(`refusing manifest path "${file.path}": ${problem}; nothing was written`, 'EUNSAFEPATH');
   }
-  await forEachLimited(files, plan.concurrency, async (file) => {
-    plan.signal?.throwIfAborted();
-    dirs.parentsOf(file.path);
-    await fetchVerified(plan.backend, file, join(plan.target, ...file.path.split('/')), plan.signal);
+  const done = (file: FileEntry): void => {
     summary.files += 1;
     summary.bytes += file.size;
     plan.progress?.advance(1, file.size);
+  };
+  const destinationOf = (file: FileEntry): string => {
+    dirs.parentsOf(file.path);
+    return join(plan.target, ...file.path.split('/'));
+  };
+  let rest = files;
+  if (plan.readMany) {
+    const bySha = new Map<string, FileEntry[]>();
+    for (const file of files) {
+      const same = bySha.get(file.sha256);
+      if (same) same.push(file);
+      else bySha.set(file.sha256, [file]);
+    }
+    const left = await plan.readMany(
+      [...bySha].map(([sha256, same]) => ({ sha256, size: same[0]!.size })),
+      async (sha256, bytes) => {
+        for (const file of bySha.get(sha256)!) {
+          await writeVerified(file, destinationOf(file), bytes);
+          done(file);
+        }
+      },
+      {
+        signal: plan.signal,
+        bad: (sha256, error) => {
+          throw new IntegrityError(`${bySha.get(sha256)![0]!.path}: ${error.message}; nothing was written`);
+        },
+      },
+    );
+    const unread = new Set(left.map((b) => b.sha256));
+    rest = files.filter((f) => unread.has(f.sha256));
+  }
+  await forEachLimited(rest, plan.concurrency, async (file) => {
+    plan.signal?.throwIfAborted();
+    await fetchVerified(plan.read, file, destinationOf(file), plan.signal);
+    done(file);
   });
   summary.seconds = (performance.now() - started) / 1000;
   return summary;
@@ -56,14 +90,14 @@ export async function getFiles(plan: GetPlan): Promise<GetSummary> {
 
 /** A file fetched, checked against its sha256 and size (read again while what arrives is garbled), and renamed into place. */
 export async function fetchVerified(
-  backend: StorageBackend,
+  readBlob: BlobReader,
   file: FileEntry,
   destination: string,
   signal?: AbortSignal,
 ): Promise<void> {
   const temp = tempBeside(destination);
   try {
-    const read = (sink: BlobSink): Promise<void> => readBlob(backend, file.sha256, file.size, sink, signal);
+    const read = (sink: BlobSink): Promise<void> => readBlob(file.sha256, file.size, sink, signal);
     await rereadGarbled(async () => {
       await unlink(temp).catch(() => undefined);
       const got = await readIntoFile(read, temp, file.size);
@@ -74,15 +108,31 @@ export async function fetchVerified(
         );
       }
     });
-    await chmod(temp, file.mode & 0o7777);
-    await setMtimeMs(temp, file.mtimeMs);
-    const existing = await lstat(destination).catch(() => undefined);
-    if (existing?.isDirectory()) {
-      throw new UsageError(`cannot write ${destination}: a directory is in the way`, 'EPATH');
-    }
-    faultPoint('target:before-rename');
-    await rename(temp, destination);
+    await intoPlace(file, temp, destination);
   } finally {
     await unlink(temp).catch(() => undefined);
   }
+}
+
+/** A file written from its verified content, through a temp file renamed into place. */
+async function writeVerified(file: FileEntry, destination: string, bytes: Buffer): Promise<void> {
+  const temp = tempBeside(destination);
+  try {
+    await writeFile(temp, bytes, { mode: 0o600, flag: 'wx' });
+    await intoPlace(file, temp, destination);
+  } finally {
+    await unlink(temp).catch(() => undefined);
+  }
+}
+
+/** A temp file holding a file's verified content given its mode and mtime, and renamed into place. */
+async function intoPlace(file: FileEntry, temp: string, destination: string): Promise<void> {
+  await chmod(temp, file.mode & 0o7777);
+  await setMtimeMs(temp, file.mtimeMs);
+  const existing = await lstat(destination).catch(() => undefined);
+  if (existing?.isDirectory()) {
+    throw new UsageError(`cannot write ${destination}: a directory is in the way`, 'EPATH');
+  }
+  faultPoint('target:before-rename');
+  await rename(temp, destination);
 }

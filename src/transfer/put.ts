@@ -9,6 +9,7 @@ import { listBlobs } from './presence.js';
 import { forEachLimited } from './concurrency.js';
 import { stampOf, type SourceFile, type Sources } from './walk.js';
 import type { ProgressSink } from '../core/progress.js';
+import { Packer, type PackTuning, type StoredPack } from './packer.js';
 
 /** Files up to this size are read once into memory, hashed and sent from the buffer. */
 const IN_MEMORY_LIMIT = 8 * 1024 * 1024;
@@ -48,7 +49,7 @@ export interface PutCatalog {
   /** files the version already holds (a put resuming after a crash) */
   versionFileCount(): number;
   learnBlobs(blobs: readonly BlobInfo[]): void;
-  record(batch: { blobs: BlobInfo[]; hashes: HashedFile[]; files: FileEntry[] }): void;
+  record(batch: { blobs: BlobInfo[]; packs: StoredPack[]; hashes: HashedFile[]; files: FileEntry[] }): void;
 }
 
 export interface PutPlan {
@@ -56,6 +57,9 @@ export interface PutPlan {
   backend: StorageBackend;
   sources: Sources;
   concurrency: number;
+  /** blobs smaller than this go into packs (docs/packs.md); undefined: every blob its own object */
+  packBelow?: number;
+  packTuning?: PackTuning;
   progress?: ProgressSink;
   signal?: AbortSignal;
 }
@@ -80,13 +84,19 @@ export async function putFiles(plan: PutPlan): Promise<PutSummary> {
   const summary: PutSummary = { files: 0, bytes: 0, bytesUploaded: 0, bytesSkipped: 0, seconds: 0 };
   const pending: FileEntry[] = [];
   const stored: BlobInfo[] = [];
+  const packs: StoredPack[] = [];
   const hashed: HashedFile[] = [];
   let lastFlush = Date.now();
   // Blobs stored by this run that the catalog does not list yet (it does after each flush).
   const knownInRun = new Set<string>();
   const flush = (): void => {
-    if (pending.length === 0 && stored.length === 0) return;
-    plan.catalog.record({ blobs: stored.splice(0), hashes: hashed.splice(0), files: pending.splice(0) });
+    if (pending.length === 0 && stored.length === 0 && packs.length === 0) return;
+    plan.catalog.record({
+      blobs: stored.splice(0),
+      packs: packs.splice(0),
+      hashes: hashed.splice(0),
+      files: pending.splice(0),
+    });
     knownInRun.clear();
     lastFlush = Date.now();
     faultPoint('put:after-batch');
@@ -116,19 +126,41 @@ export async function putFiles(plan: PutPlan): Promise<PutSummary> {
       }
     }
   }
+  // Files whose content goes into a pack enter the version once the pack is stored.
+  const packer =
+    plan.packBelow === undefined
+      ? undefined
+      : new Packer<() => void>(
+          plan.backend,
+          (pack, waiters) => {
+            packs.push(pack);
+            for (const e of pack.entries) knownInRun.add(e.sha256);
+            for (const then of waiters) then();
+          },
+          plan.packTuning,
+          plan.signal,
+        );
   const storeOne = async (source: SourceFile): Promise<void> => {
     plan.signal?.throwIfAborted();
-    const { entry, uploaded, catalogKnew } = await storeFile(plan, source, knownInRun, headFirst);
+    const result = await storeFile(plan, source, knownInRun, headFirst);
+    const { entry } = result;
     if (source.stamp) hashed.push({ path: source.absPath, stamp: source.stamp, sha256: entry.sha256 });
-    if (!catalogKnew) {
+    if ('packable' in result) {
+      if (!packer!.join(entry.sha256, () => record(entry, false)))
+        await packer!.add(entry.sha256, result.packable, () => record(entry, true));
+      return;
+    }
+    if (!result.catalogKnew) {
       knownInRun.add(entry.sha256);
       stored.push({ sha256: entry.sha256, size: entry.size });
     }
-    record(entry, uploaded);
+    record(entry, result.uploaded);
   };
   try {
     await forEachLimited(needingWork(), plan.concurrency, storeOne);
+    await packer?.finish();
   } finally {
+    await packer?.settle();
     flush();
   }
   summary.seconds = (performance.now() - started) / 1000;
@@ -161,12 +193,18 @@ interface Stored {
   catalogKnew: boolean;
 }
 
+/** A small blob the provider lacks, to go into a pack. */
+interface Packable {
+  entry: FileEntry;
+  packable: Buffer;
+}
+
 async function storeFile(
   plan: PutPlan,
   source: SourceFile,
   knownInRun: Set<string>,
   headFirst: boolean,
-): Promise<Stored> {
+): Promise<Stored | Packable> {
   const inCatalog = (sha: string): boolean => plan.catalog.hasBlob(sha);
   const done = (entry: FileEntry, uploaded: boolean, catalogKnew = false): Stored => ({ entry, uploaded, catalogKnew });
   if (source.size <= IN_MEMORY_LIMIT) {
@@ -175,6 +213,7 @@ async function storeFile(
     if (knownInRun.has(entry.sha256)) return done(entry, false);
     if (inCatalog(entry.sha256)) return done(entry, false, true);
     if (headFirst && (await plan.backend.head(blobKey(entry.sha256)))?.size === entry.size) return done(entry, false);
+    if (plan.packBelow !== undefined && bytes.length < plan.packBelow) return { entry, packable: bytes };
     try {
       await plan.backend.put(blobKey(entry.sha256), bytes, {
         ifNoneMatch: true,

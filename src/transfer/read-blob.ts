@@ -20,6 +20,12 @@ const MiB = 1024 * 1024;
  */
 export type BlobSink = (chunk: Buffer) => void | Promise<void>;
 
+/** Where a blob is packed: the pack's key, and the blob's first byte in it (docs/packs.md). */
+export interface PackedAt {
+  key: string;
+  offset: number;
+}
+
 /** Reads a blob of the provider into a sink, in order; `size` is what its manifest says. */
 export type BlobReader = (sha256: string, size: number, sink: BlobSink, signal?: AbortSignal) => Promise<void>;
 
@@ -50,8 +56,11 @@ export async function readBlob(
   size: number,
   sink: BlobSink,
   signal?: AbortSignal,
+  packed?: PackedAt,
   tuning: RangedReads = RANGED_READS,
 ): Promise<void> {
+  if (packed)
+    return readResuming(backend, packed.key, { start: packed.offset, end: packed.offset + size }, sink, signal);
   const key = blobKey(sha256);
   const stored = size < tuning.from ? undefined : await backend.head(key);
   if (stored && stored.size !== size) {
@@ -135,11 +144,47 @@ async function readResuming(
   }
 }
 
-/** `readBlob` bound to the provider a lazy `backend` opens (a warm materialization never opens it). */
-export const blobReader =
-  (backend: () => Promise<StorageBackend>): BlobReader =>
-  async (sha256, size, sink, signal) =>
-    readBlob(await backend(), sha256, size, sink, signal);
+/** Bytes [start, end) of an object, whole: a body that breaks off is asked for again from where it stopped. */
+export async function readRange(
+  backend: StorageBackend,
+  key: string,
+  start: number,
+  end: number,
+  signal?: AbortSignal,
+): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(end - start);
+  const length = await readRangeInto(backend, key, start, end, buffer, signal);
+  if (length !== buffer.length) {
+    throw new IntegrityError(`reading ${key}: the server sent ${length} of the ${end - start} bytes asked for`);
+  }
+  return buffer;
+}
+
+/** Reads bytes [start, end) of an object into `buffer`; says how many arrived (a body may end short). */
+async function readRangeInto(
+  backend: StorageBackend,
+  key: string,
+  start: number,
+  end: number,
+  buffer: Buffer,
+  signal?: AbortSignal,
+): Promise<number> {
+  let length = 0;
+  await readResuming(
+    backend,
+    key,
+    { start, end },
+    (bytes) => {
+      if (length + bytes.length > end - start) {
+        throw new IntegrityError(`reading ${key}: the server sent more than the ${end - start} bytes asked for`);
+      }
+      bytes.copy(buffer, length);
+      length += bytes.length;
+    },
+    signal,
+  );
+  return length;
+}
 
 /**
  * Range buffers shared by every ranged read of this process, made as first needed. They are cut
@@ -208,21 +253,7 @@ async function readRanges(
     const end = Math.min(size, start + tuning.rangeSize);
     const read = pool.take().then(async (buffer) => {
       try {
-        let length = 0;
-        await readResuming(
-          backend,
-          key,
-          { start, end },
-          (bytes) => {
-            if (length + bytes.length > end - start) {
-              throw new IntegrityError(`reading ${key}: the server sent more than the ${end - start} bytes asked for`);
-            }
-            bytes.copy(buffer, length);
-            length += bytes.length;
-          },
-          both,
-        );
-        return { buffer, length };
+        return { buffer, length: await readRangeInto(backend, key, start, end, buffer, both) };
       } catch (error) {
         pool.give(buffer);
         throw error;

@@ -23,6 +23,10 @@ export function s3Flags(required: boolean) {
     profile: Flags.string({
       description: 'resolve credentials from this AWS profile (~/.aws/config, SSO) at each use',
     }),
+    packs: Flags.boolean({
+      description: 'store files below 1 MiB together in pack objects (docs/packs.md); --no-packs: each its own object',
+      allowNo: true,
+    }),
     verify: Flags.boolean({
       description: 'check the bucket is reachable with these credentials',
       default: true,

@@ -151,7 +151,7 @@ export function crashScenarios(trees: Trees): Scenario[] {
 /** The command that passes the fault point, killed there, then run again. */
 async function faultTrial(t: Trial, trees: Trees, point: FaultPoint, random: () => number): Promise<Outcome> {
   const [area] = point.split(':');
-  if (point === 'put:multipart-part' || area === 'put' || point === 'draft:after-put') {
+  if (point === 'put:multipart-part' || area === 'put' || area === 'pack' || point === 'draft:after-put') {
     const ref = await openVersion(t);
     const src = point === 'put:multipart-part' ? trees.large : trees.mixed;
     const outcome = await faultThenRerun(t, putArgs(ref, src), point);

@@ -52,7 +52,7 @@ export function backendContract(name: string, make: () => Promise<BackendUnderTe
     /** The blob's bytes as readBlob delivers them (chunks copied: their memory is reused). */
     const readWhole = async (sha: string, size: number, tuning: RangedReads): Promise<Buffer> => {
       const chunks: Buffer[] = [];
-      await readBlob(backend, sha, size, (chunk) => void chunks.push(Buffer.from(chunk)), undefined, tuning);
+      await readBlob(backend, sha, size, (chunk) => void chunks.push(Buffer.from(chunk)), undefined, undefined, tuning);
       return Buffer.concat(chunks);
     };
 

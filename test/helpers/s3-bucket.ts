@@ -75,6 +75,11 @@ export class TestBucket {
     return out.Body!.transformToString();
   }
 
+  async bytes(key: string): Promise<Uint8Array> {
+    const out = await this.client.send(new GetObjectCommand({ Bucket: this.name, Key: key }));
+    return out.Body!.transformToByteArray();
+  }
+
   async json<T = unknown>(key: string): Promise<T> {
     return JSON.parse(await this.text(key)) as T;
   }

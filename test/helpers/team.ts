@@ -15,18 +15,24 @@ export interface Team {
 }
 
 /** `storageProviders create s3` or `import s3` (the same flags) for this server and bucket. */
-export function providerArgs(verb: 'create' | 'import', s3: S3ServerInfo, bucket: string, name = 'team'): string[] {
-  const args = createS3ProviderArgs(s3, bucket, name);
+export function providerArgs(
+  verb: 'create' | 'import',
+  s3: S3ServerInfo,
+  bucket: string,
+  name = 'team',
+  flags: string[] = [],
+): string[] {
+  const args = createS3ProviderArgs(s3, bucket, name, { flags });
   args[1] = verb;
   return args;
 }
 
-/** A fresh bucket, A with an S3 provider `team` on it, B a fresh home. */
-export async function team(s3: S3ServerInfo, label: string, home: () => string): Promise<Team> {
+/** A fresh bucket, A with an S3 provider `team` on it (made with these flags), B a fresh home. */
+export async function team(s3: S3ServerInfo, label: string, home: () => string, flags: string[] = []): Promise<Team> {
   const bucket = await TestBucket.create(s3, label);
   const a: CliOptions = { home: home() };
   const b: CliOptions = { home: home() };
-  await strataJson(providerArgs('create', s3, bucket.name), a);
+  await strataJson(providerArgs('create', s3, bucket.name, 'team', flags), a);
   return { bucket, a, b };
 }
 

@@ -27,11 +27,15 @@ afterAll(async () => {
   await Promise.all(buckets.map((b) => b.destroy()));
 });
 
+/**
+ * A and B on one bucket, each blob its own object so the tests can count and delete them; what
+ * gc does to packs while others put and read: npm run chaos and packs-gc.s3.test.ts.
+ */
 async function twoHomes(label: string): Promise<Team> {
-  const t = await team(s3!, label, fresh);
+  const t = await team(s3!, label, fresh, ['--no-packs']);
   buckets.push(t.bucket);
   await createDataset(t.a, 'ds');
-  await strataJson(providerArgs('import', s3!, t.bucket.name), t.b);
+  await strataJson(providerArgs('import', s3!, t.bucket.name, 'team', ['--no-packs']), t.b);
   return t;
 }
 

@@ -101,7 +101,7 @@ process.on('exit', () => fs.writeFileSync(${JSON.stringify(log)}, JSON.stringify
   };
 }
 
-/** sha256 → [ETag, LastModified] of every blob in the bucket. */
+/** sha256 → [ETag, LastModified] of every blob in the bucket: of its own object, or of the pack holding it. */
 async function blobStamps(bucket: TestBucket, prefix = ''): Promise<Map<string, [string, number]>> {
   const out = new Map<string, [string, number]>();
   for (const o of await bucket.objects(`${prefix}blobs/`)) {
@@ -109,6 +109,15 @@ async function blobStamps(bucket: TestBucket, prefix = ''): Promise<Map<string, 
     expect(m, o.Key).not.toBeNull();
     expect(m![2]!.startsWith(m![1]!)).toBe(true);
     out.set(m![2]!, [o.ETag!, o.LastModified!.getTime()]);
+  }
+  const packs = new Map((await bucket.objects(`${prefix}packs/`)).map((o) => [o.Key!, o]));
+  for (const [key, o] of packs) {
+    if (!key.endsWith('.json')) continue;
+    const pack = packs.get(key.replace(/\.json$/, '.pack'));
+    expect(pack, `pack of ${key}`).toBeDefined();
+    for (const [sha] of (await bucket.json<{ blobs: [string][] }>(key)).blobs) {
+      out.set(sha, [`${pack!.ETag!} ${o.ETag!}`, pack!.LastModified!.getTime()]);
+    }
   }
   return out;
 }
@@ -132,9 +141,12 @@ describe.skipIf(!s3).concurrent('end-to-end against Ceph RGW', () => {
       const v1 = await openVersion(o, 'flow');
       const firstLog = requestLog();
       const p1 = await put({ ...o, env: firstLog.env }, v1.ref, `${src}/`);
-      // Every blob went up: 300 single PUTs and the big one in parts (path-style: /bucket/key).
-      const blobWrites = (log: string[]): string[] => log.filter((r) => /^(PUT|POST) \/[^/]+\/blobs\//.test(r));
-      expect(blobWrites(firstLog.read()).length).toBeGreaterThanOrEqual(300 + 3);
+      // Every blob went up: the 300 small ones in one pack and its table, the big one in parts
+      // (path-style: /bucket/key).
+      const blobWrites = (log: string[]): string[] => log.filter((r) => /^(PUT|POST) \/[^/]+\/(blobs|packs)\//.test(r));
+      const written = blobWrites(firstLog.read());
+      expect(written.filter((r) => r.includes('/packs/'))).toHaveLength(2);
+      expect(written.filter((r) => r.includes('/blobs/')).length).toBeGreaterThanOrEqual(3);
       expect(p1).toMatchObject({ ref: v1.ref, files: 301, bytesSkipped: 0 });
       expect(p1.bytesUploaded).toBe(p1.bytes);
       // The put left no unfinished multipart upload behind.
@@ -156,8 +168,9 @@ describe.skipIf(!s3).concurrent('end-to-end against Ceph RGW', () => {
       );
       expect(got).toMatchObject({ files: 301, bytes: p1.bytes });
       expect(readTree(out)).toEqual(tree);
-      // The bytes came from the bucket: every blob was read once.
-      expect(getLog.read().filter((r) => /^GET \/[^/]+\/blobs\//.test(r))).toHaveLength(301);
+      // The bytes came from the bucket: the big blob, and the 300 small ones in one ranged read of their pack.
+      expect(getLog.read().filter((r) => /^GET \/[^/]+\/blobs\//.test(r))).toHaveLength(1);
+      expect(getLog.read().filter((r) => /^GET \/[^/]+\/packs\/.*\.pack/.test(r))).toHaveLength(1);
 
       // The bucket describes itself: blobs by content, the dataset, the manifest and the tag.
       const blobs = await blobStamps(bucket);
@@ -166,10 +179,11 @@ describe.skipIf(!s3).concurrent('end-to-end against Ceph RGW', () => {
       // The large file went up in three parts (a multipart ETag ends in -<parts>).
       expect(blobs.get(bigSha)![0]).toMatch(/-3"?$/);
       const keys = await bucket.keys();
-      expect(keys.filter((k) => !k.startsWith('blobs/'))).toEqual([
+      expect(keys.filter((k) => !k.startsWith('blobs/') && !k.startsWith('packs/'))).toEqual([
         `datasets/${ds.id}/dataset.json`,
         `datasets/${ds.id}/tags/prod.json`,
         `datasets/${ds.id}/versions/${v1.id}.json`,
+        'strata.json',
       ]);
       expect(await bucket.json(`datasets/${ds.id}/dataset.json`)).toMatchObject({ id: ds.id, name: 'flow' });
       expect(await bucket.json(`datasets/${ds.id}/tags/prod.json`)).toMatchObject({ name: 'prod', versionId: v1.id });

@@ -15,10 +15,11 @@ import { makeTree, randomBytesFrom, readTree, rng } from '../helpers/tree.js';
 
 const s3 = inject('s3');
 const fresh = tempDirs('strata-s3-integrity-');
+const VICTIM_SIZE = 2 * 1024 * 1024;
 
 beforeAll(assertBuilt);
 
-/** A committed version on a fresh bucket: 30 small files plus `models/victim.bin` (64 KiB). */
+/** A committed version on a fresh bucket: 30 small files plus `models/victim.bin` (2 MiB: an object of its own, not in a pack). */
 async function setup(
   label: string,
 ): Promise<{ o: CliOptions; bucket: TestBucket; v: VersionJson; src: string; key: string }> {
@@ -29,7 +30,7 @@ async function setup(
   const src = join(fresh(), 'data');
   makeTree(src, { count: 30, seed: 31 });
   writeFiles(src, { 'models/readme.txt': 'weights below\n' });
-  writeFileSync(join(src, 'models', 'victim.bin'), randomBytesFrom(rng(6), 64 * 1024));
+  writeFileSync(join(src, 'models', 'victim.bin'), randomBytesFrom(rng(6), VICTIM_SIZE));
   const v = await strataJson<VersionJson>(
     ['datasets', 'versions', 'create', '--id', 'demo', '--source-path', `${src}/`],
     o,
@@ -41,7 +42,7 @@ async function setup(
 /** Rewrites the object with other bytes of the same length, behind Strata's back. */
 async function corrupt(bucket: TestBucket, key: string): Promise<void> {
   await bucket.client.send(
-    new PutObjectCommand({ Bucket: bucket.name, Key: key, Body: randomBytesFrom(rng(77), 64 * 1024) }),
+    new PutObjectCommand({ Bucket: bucket.name, Key: key, Body: randomBytesFrom(rng(77), VICTIM_SIZE) }),
   );
 }
 

@@ -33,17 +33,21 @@ afterAll(async () => {
   await Promise.all(buckets.map((b) => b.destroy()));
 });
 
-/** A home whose provider `team` reaches a fresh bucket through a fault proxy, with a dataset. */
+/**
+ * A home whose provider `team` reaches a fresh bucket through a fault proxy, with a dataset.
+ * `flags` for the provider: --no-packs where a test wants a request per file.
+ */
 async function throughProxy(
   label: string,
   host?: string,
+  flags: string[] = [],
 ): Promise<{ o: CliOptions; proxy: FaultProxy; bucket: TestBucket }> {
   const bucket = await TestBucket.create(s3!, label);
   buckets.push(bucket);
   const proxy = await FaultProxy.start(s3!.endpoint, { host });
   proxies.push(proxy);
   const o: CliOptions = { home: fresh() };
-  await strataJson(createS3ProviderArgs({ ...s3!, endpoint: proxy.endpoint }, bucket.name, 'team'), o);
+  await strataJson(createS3ProviderArgs({ ...s3!, endpoint: proxy.endpoint }, bucket.name, 'team', { flags }), o);
   await strataJson(['datasets', 'create', '--name', 'ds', '--storageProviderId', 'team'], o);
   return { o, proxy, bucket };
 }
@@ -63,7 +67,7 @@ describe.skipIf(!s3).concurrent('a flaky endpoint (Ceph RGW behind a fault proxy
     '503 SlowDown lowers the requests in flight, which grow back; the put finishes',
     { timeout: 120_000 },
     async () => {
-      const { o, proxy } = await throughProxy('slowdown');
+      const { o, proxy } = await throughProxy('slowdown', undefined, ['--no-packs']);
       const v = await openVersion(o, 'ds');
       const src = tree(1500, 2048);
       const putting = strata(['datasets', 'files', 'put', '--id', v.ref, '--source-path', `${src}/`, '--json'], o);
@@ -119,7 +123,7 @@ describe.skipIf(!s3).concurrent('a flaky endpoint (Ceph RGW behind a fault proxy
     'an endpoint gone for 30 s (connections refused, open ones cut) is outlived by a put in flight, and one gone for 10 s by a get',
     { timeout: 180_000 },
     async () => {
-      const { o, proxy } = await throughProxy('outage');
+      const { o, proxy } = await throughProxy('outage', undefined, ['--no-packs']);
       const v = await openVersion(o, 'ds');
       const src = tree(600);
       const putting = strata(['datasets', 'files', 'put', '--id', v.ref, '--source-path', `${src}/`], o);
