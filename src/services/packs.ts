@@ -181,9 +181,16 @@ export function providerReadMany(ctx: AppContext, provider: Provider): ReadMany 
     }
     return { packed, rest };
   };
+  /** small blobs the catalog knows nothing of: perhaps in packs it has not seen (a teammate's, or forgotten after a gc) */
+  const unknownSmall = (blobs: readonly WantedBlob[]): boolean =>
+    blobs.some((b) => b.size < PACK_BELOW && !ctx.catalog.files.providerHasBlob(provider.id, b.sha256));
   return async (wanted, deliver, options) => {
     const backend = await ctx.backend(provider);
-    const { packed, rest } = split(wanted);
+    let { packed, rest } = split(wanted);
+    if (unknownSmall(rest)) {
+      await refreshPacks(ctx, provider, backend);
+      ({ packed, rest } = split(wanted));
+    }
     const done = new Set<string>();
     const tracked: Deliver = async (sha256, bytes) => {
       await deliver(sha256, bytes);
