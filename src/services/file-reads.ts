@@ -20,43 +20,66 @@ export interface FileListing {
   mtime?: string;
 }
 
-/** Lists a version's files under a path: its direct children, or everything with recursive. */
-export function listFiles(ctx: AppContext, input: { id: string; path?: string; recursive?: boolean }): FileListing[] {
+/** A version's files under a path, read as they are printed; `longestPath` sizes a column up front. */
+export interface FileListingStream {
+  files: Iterable<FileListing>;
+  longestPath: number;
+}
+
+/**
+ * Lists a version's files under a path: its direct children, or everything with recursive, in
+ * path order. The listing is read from the catalog as it is consumed (a million files need not be
+ * in memory at once); a committed version's file count is checked against its seal before the
+ * first is read and again once the last is, so a damaged catalog fails the listing instead of
+ * ending it short.
+ */
+export function listFiles(
+  ctx: AppContext,
+  input: { id: string; path?: string; recursive?: boolean },
+): FileListingStream {
   const { dataset, version } = resolveRef(ctx, input.id);
   const under = normalizeVersionPath(input.path ?? '/');
-  if (under !== '') assertFileCount(ctx, version, ctx.catalog.files.summary(dataset.id, version.id).fileCount);
+  // Before the first line is printed: a catalog that lost rows fails here, not after part of a listing.
+  assertFileCount(ctx, version, ctx.catalog.files.summary(dataset.id, version.id).fileCount);
+  const longestPath = ctx.catalog.files.longestPath(dataset.id, version.id, under);
   const entries = ctx.catalog.files.iterate(dataset.id, version.id, under);
-  const out: FileListing[] = [];
-  const dirs = new Map<string, FileListing>();
-  let count = 0;
-  for (const f of entries) {
-    count++;
-    const rest = under === '' || f.path === under ? f.path : f.path.slice(under.length + 1);
-    const slash = rest.indexOf('/');
-    if (input.recursive || slash < 0 || f.path === under) {
-      out.push({
-        path: f.path,
-        type: 'file',
-        size: f.size,
-        sha256: f.sha256,
-        mode: f.mode,
-        mtime: new Date(f.mtimeMs).toISOString(),
-      });
-      continue;
+  const listing = function* (): Generator<FileListing> {
+    const dirs = new Map<string, FileListing>();
+    /** children of `under`, held back until their directories' sizes are summed */
+    const children: FileListing[] = [];
+    let count = 0;
+    for (const f of entries) {
+      count++;
+      const rest = under === '' || f.path === under ? f.path : f.path.slice(under.length + 1);
+      const slash = rest.indexOf('/');
+      if (input.recursive || slash < 0 || f.path === under) {
+        const file: FileListing = {
+          path: f.path,
+          type: 'file',
+          size: f.size,
+          sha256: f.sha256,
+          mode: f.mode,
+          mtime: new Date(f.mtimeMs).toISOString(),
+        };
+        if (input.recursive) yield file;
+        else children.push(file);
+        continue;
+      }
+      const dirPath = under === '' ? rest.slice(0, slash) : `${under}/${rest.slice(0, slash)}`;
+      const dir = dirs.get(dirPath);
+      if (dir) dir.size += f.size;
+      else {
+        const listing: FileListing = { path: dirPath, type: 'dir', size: f.size };
+        dirs.set(dirPath, listing);
+        children.push(listing);
+      }
     }
-    const dirPath = under === '' ? rest.slice(0, slash) : `${under}/${rest.slice(0, slash)}`;
-    const dir = dirs.get(dirPath);
-    if (dir) dir.size += f.size;
-    else {
-      const listing: FileListing = { path: dirPath, type: 'dir', size: f.size };
-      dirs.set(dirPath, listing);
-      out.push(listing);
-    }
-  }
-  if (count === 0 && under !== '')
-    throw new NotFoundError(`no file or directory "${under}" in ${dataset.id}:${version.id}`, 'ENOPATH');
-  if (under === '') assertFileCount(ctx, version, count);
-  return out;
+    if (count === 0 && under !== '')
+      throw new NotFoundError(`no file or directory "${under}" in ${dataset.id}:${version.id}`, 'ENOPATH');
+    if (under === '') assertFileCount(ctx, version, count);
+    yield* children;
+  };
+  return { files: listing(), longestPath };
 }
 
 export interface GetInput {

@@ -66,8 +66,8 @@ export abstract class StrataCommand<T> extends Command {
 
   protected abstract execute(): Promise<T>;
 
-  /** The text a person sees on stdout; undefined prints nothing. */
-  protected abstract render(result: T): string | undefined;
+  /** The text a person sees on stdout (or its lines, printed as they come); undefined prints nothing. */
+  protected abstract render(result: T): string | Iterable<string> | undefined;
 
   async run(): Promise<T> {
     // Every transfer in flight listens for the abort: hundreds at once are expected.
@@ -76,7 +76,8 @@ export abstract class StrataCommand<T> extends Command {
     const result = await this.execute();
     if (!this.jsonEnabled()) {
       const text = this.render(result);
-      if (text !== undefined) this.log(text);
+      if (typeof text === 'string') this.log(text);
+      else if (text !== undefined) writeLines(text);
     }
     return result;
   }
@@ -98,4 +99,17 @@ export abstract class StrataCommand<T> extends Command {
   protected warnLine(message: string): void {
     process.stderr.write(`Warning: ${message}\n`);
   }
+}
+
+/** Lines to stdout in chunks of about 64 KiB: one write per line costs more than the line. */
+function writeLines(lines: Iterable<string>): void {
+  let chunk = '';
+  for (const line of lines) {
+    chunk += `${line}\n`;
+    if (chunk.length >= 65536) {
+      process.stdout.write(chunk);
+      chunk = '';
+    }
+  }
+  if (chunk !== '') process.stdout.write(chunk);
 }

@@ -1,10 +1,11 @@
 import * as Flags from '@oclif/core/flags';
 import { StrataCommand } from '../../../ui/base-command.js';
 import { singularAliases } from '../../../ui/aliases.js';
-import { formatBytes, table } from '../../../ui/table.js';
+import { formatBytes } from '../../../ui/table.js';
+import { streamTable } from '../../../ui/stream-table.js';
 import { listFiles, type FileListing } from '../../../services/file-reads.js';
 
-export default class FilesList extends StrataCommand<FileListing[]> {
+export default class FilesList extends StrataCommand<Iterable<FileListing>> {
   static override hiddenAliases = singularAliases('datasets:files:list');
   static override summary = 'List the files of a version';
   static override examples = [
@@ -17,20 +18,28 @@ export default class FilesList extends StrataCommand<FileListing[]> {
     recursive: Flags.boolean({ char: 'r', description: 'list everything below the path' }),
   };
 
-  protected async execute(): Promise<FileListing[]> {
+  private longestPath = 0;
+
+  protected async execute(): Promise<Iterable<FileListing>> {
     const { flags } = await this.parse(FilesList);
-    return listFiles(this.ctx, flags);
+    const { files, longestPath } = listFiles(this.ctx, flags);
+    this.longestPath = longestPath;
+    return this.jsonEnabled() ? [...files] : files;
   }
 
-  protected render(files: FileListing[]): string {
-    return table(
-      ['Name', 'Size', 'Mode', 'Modified'],
-      files.map((f) => [
-        f.type === 'dir' ? `${f.path}/` : f.path,
-        formatBytes(f.size),
-        f.mode === undefined ? '' : f.mode.toString(8).padStart(4, '0'),
-        f.mtime ?? '',
-      ]),
-    );
+  /** Rows as they are read: a listing of a million files starts at once and holds none of them. */
+  protected render(files: Iterable<FileListing>): Iterable<string> {
+    const rows = (function* (): Generator<string[]> {
+      for (const f of files) {
+        yield [
+          f.type === 'dir' ? `${f.path}/` : f.path,
+          formatBytes(f.size),
+          f.mode === undefined ? '' : f.mode.toString(8).padStart(4, '0'),
+          f.mtime ?? '',
+        ];
+      }
+    })();
+    // Sizes print as at most "1023.9 KiB"; modification times as ISO 8601 UTC.
+    return streamTable(['Name', 'Size', 'Mode', 'Modified'], [Math.max(4, this.longestPath + 1), 10, 4, 24], rows);
   }
 }
