@@ -4,7 +4,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { digestTree, referenceDigest } from './digest.js';
 
-export const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
+export const mb = (bytes) =>
+  Math.abs(bytes) < 1e6 ? `${(bytes / 1e3).toFixed(1)} kB` : `${(bytes / 1e6).toFixed(1)} MB`;
 export const rssMB = (r) => (r.rssKiB === undefined ? null : (r.rssKiB * 1024) / 1e6);
 
 export function putArgs(ref, src) {

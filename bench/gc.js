@@ -1,11 +1,12 @@
-// The gc scenario (GC): ten versions of W1, each after the first rewriting a tenth of its files; the
+// The gc scenario (GC): ten versions of W1, each after the first rewriting a tenth of its files (at
+// random, as a dataset that is cleaned and relabelled changes); the
 // five oldest deleted; `strata gc` run twice as if 25 hours later (STRATA_TEST_NOW, past the default
 // 24 h grace); then what it freed of the dead bytes, what it rewrote, and every remaining version
 // verified deep. ctx: see workloads.js.
 import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { bucketUsage, checkStored, mb, putArgs, scratch } from './common.js';
-import { writeChanged } from './gen.js';
+import { changedIndices, writeChanged } from './gen.js';
 
 const VERSIONS = 10;
 const LATER_MS = 25 * 3600 * 1000;
@@ -42,10 +43,11 @@ async function packTables(ctx, bucket, dest) {
 }
 
 /**
- * Version 1 is W1; version k (2–10) is made `--from` version k−1 and rewrites W1's directory
- * a{k−2}/ (1,000 files, 10 %; new content, same paths and sizes), put from a tree of those files
- * alone. Versions 1–5 are deleted (`--force`). Dead bytes: the bucket's bytes then, less the live
- * bytes (the distinct blobs of versions 6–10); freed: the bucket's bytes before gc less after.
+ * Version 1 is W1; version k (2–10) is made `--from` version k−1 and rewrites 1,000 of W1's files
+ * (10 %, chosen at random, seeded by k; new content, same paths and sizes), put from a tree of
+ * those files alone. Versions 1–5 are deleted (`--force`). Dead bytes: the content the bucket holds
+ * then (packs and loose blobs; not tables or manifests), less the live bytes (the distinct blobs of
+ * versions 6–10); freed: the content before gc less after.
  * Rewritten: both runs' packs.rewrittenBytes, against the live bytes of the packs gone after them
  * (from their tables, read before gc), which a repack must copy and nothing else.
  */
@@ -62,13 +64,7 @@ export async function strataGC(ctx, rep) {
     for (let k = 1; k <= VERSIONS; k++) {
       const v = await tools.newVersion(home, 'gc', refs.at(-1));
       const src = k === 1 ? W1.dir : join(dir, `v${k}`);
-      if (k > 1)
-        bytes += writeChanged(
-          src,
-          W1,
-          [...Array(tenth).keys()].map((i) => (k - 2) * tenth + i),
-          k,
-        ).bytes;
+      if (k > 1) bytes += writeChanged(src, W1, changedIndices(W1.files, tenth, k), k).bytes;
       await strata(putArgs(v, src));
       await strata(['datasets', 'versions', 'commit', '--id', v]);
       if (k > 1) rmSync(src, { recursive: true, force: true });
@@ -92,8 +88,8 @@ export async function strataGC(ctx, rep) {
     ctx.rec('GC gc 2 (remove)', 'strata', rep, second.seconds, { result: second.json, rssKiB: second.rssKiB });
     const after = await bucketUsage(ctx, bucket);
 
-    const dead = before.bytes - liveBytes;
-    const freed = before.bytes - after.bytes;
+    const dead = before.content - liveBytes;
+    const freed = before.content - after.content;
     const rewritten = first.json.packs.rewrittenBytes + second.json.packs.rewrittenBytes;
     const gone = before.packIds.filter((id) => !after.packIds.includes(id));
     const liveGone = gone
@@ -103,12 +99,12 @@ export async function strataGC(ctx, rep) {
     const pass = dead > 0 && freed / dead >= FREED_TARGET;
     ctx.figure(
       `GC rep ${rep}`,
-      `dead ${mb(dead)} of ${mb(before.bytes)} stored (live ${mb(liveBytes)}); freed ${mb(freed)} = ` +
+      `dead ${mb(dead)} of ${mb(before.content)} of content stored (live ${mb(liveBytes)}); freed ${mb(freed)} = ` +
         `${((100 * freed) / dead).toFixed(1)} % of the dead (target ≥ ${100 * FREED_TARGET} %: ${pass ? 'PASS' : 'FAIL'}); ` +
         `rewritten ${mb(rewritten)} = ${ratio(rewritten, liveGone)} the live bytes of the ${gone.length} packs removed ` +
         `(${mb(liveGone)}), ${ratio(rewritten, liveBytes)} all live bytes; still stored beyond the live bytes ` +
-        `${mb(after.bytes - liveBytes)} (pack tables ${mb(after.tables)}, manifests ${mb(after.other)})`,
-      { storedBefore: before.bytes, storedAfter: after.bytes, liveBytes, dead, freed, rewritten, liveGone, pass },
+        `${mb(after.content - liveBytes)} of content, besides pack tables ${mb(after.tables)} and manifests ${mb(after.other)}`,
+      { contentBefore: before.content, contentAfter: after.content, liveBytes, dead, freed, rewritten, liveGone, pass },
     );
     for (const v of kept) {
       let ok = false;

@@ -72,9 +72,12 @@ function layout(count, minSize, maxSize, perDir, seedStream) {
   return files;
 }
 
-/** The `howMany` indices of `count` files a changed tree rewrites (W3: 100 of W1's): a partial Fisher–Yates shuffle. */
-function changedIndices(count, howMany) {
-  const next = rng(SEED, 3000);
+/**
+ * The `howMany` indices of `count` files a changed tree rewrites (W3: 100 of W1's), the same for the
+ * same `salt`: a partial Fisher–Yates shuffle.
+ */
+export function changedIndices(count, howMany, salt = 0) {
+  const next = rng(SEED, 3000 + salt);
   const idx = Array.from({ length: count }, (_, i) => i);
   for (let i = 0; i < howMany; i++) {
     const j = i + (next() % (count - i));

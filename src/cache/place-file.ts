@@ -1,36 +1,13 @@
-import {
-  chmodSync,
-  closeSync,
-  constants,
-  copyFileSync,
-  fchmodSync,
-  linkSync,
-  openSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
-import { dirname } from 'node:path';
-import { failedAt } from '../core/errors.js';
-import { faultPoint } from '../core/faults.js';
-import { setMtimeMsSync } from '../core/mtime.js';
-import { createdWithMode, readVerifiedBlobSync } from './store.js';
+import { linkSync, statSync } from 'node:fs';
+import { leftForAsync, writePlacedSync, type Placement } from '../transfer/write-sync.js';
+import { readVerifiedBlobSync } from './store.js';
 
 /** One file of the warm fast path: its cached blob, and where it goes through which temp file. */
-export interface PlaceJob {
+export interface PlaceJob extends Placement {
   blob: string;
   sha256: string;
   size: number;
-  temp: string;
-  destination: string;
-  /** permission bits */
-  mode: number;
-  mtimeMs: number;
 }
-
-/** What sends a file from the fast path to the general one, which says or repairs it. */
-const RETRY_CODES = new Set(['ENOENT', 'EEXIST', 'EISDIR', 'ENOTEMPTY', 'ENOTDIR', 'EPERM', 'EXDEV', 'EOPNOTSUPP']);
 
 /**
  * Places one file synchronously: a verified copy of its cached blob (or, with `clone`, a clone),
@@ -41,42 +18,7 @@ const RETRY_CODES = new Set(['ENOENT', 'EEXIST', 'EISDIR', 'ENOTEMPTY', 'ENOTDIR
 export function placeFileSync(job: PlaceJob, clone: boolean): boolean {
   const bytes = clone ? undefined : readVerifiedBlobSync(job.blob, job.sha256, job.size);
   if (!clone && !bytes) return false;
-  return writePlacedSync(job, bytes);
-}
-
-/**
- * Writes one file synchronously from its verified content (or, without it, as a clone of its
- * cached blob) into its temp file, gives it mode and mtime, and renames it into place. false as
- * for placeFileSync.
- */
-export function writePlacedSync(job: PlaceJob, bytes: Buffer | undefined): boolean {
-  let fd: number | undefined;
-  try {
-    if (!bytes) {
-      copyFileSync(job.blob, job.temp, constants.COPYFILE_FICLONE_FORCE);
-      chmodSync(job.temp, job.mode);
-      fd = openSync(job.temp, 'r');
-    } else {
-      fd = openSync(job.temp, 'wx', job.mode);
-      writeSync(fd, bytes);
-      if (!createdWithMode(job.mode)) fchmodSync(fd, job.mode);
-    }
-    setMtimeMsSync(fd, job.mtimeMs);
-    closeSync(fd);
-    fd = undefined;
-    faultPoint('target:before-rename');
-    renameSync(job.temp, job.destination);
-    return true;
-  } catch (error) {
-    if (fd !== undefined) closeSync(fd);
-    try {
-      unlinkSync(job.temp);
-    } catch {
-      // not made, or gone
-    }
-    if (!RETRY_CODES.has((error as NodeJS.ErrnoException).code ?? '')) throw failedAt(error, dirname(job.destination));
-    return false;
-  }
+  return writePlacedSync(job, bytes ? { bytes } : { cloneOf: job.blob });
 }
 
 /**
@@ -90,7 +32,7 @@ export function linkFileSync(blob: string, size: number, destination: string): b
     linkSync(blob, destination);
     return true;
   } catch (error) {
-    if (!RETRY_CODES.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
+    if (!leftForAsync(error)) throw error;
     return false;
   }
 }

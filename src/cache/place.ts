@@ -1,4 +1,4 @@
-import { constants, existsSync, statfsSync, statSync } from 'node:fs';
+import { constants, statSync } from 'node:fs';
 import { chmod, copyFile, link, lstat, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { FileEntry, LinkMode } from '../core/model.js';
@@ -8,8 +8,9 @@ import { setMtimeMs } from '../core/mtime.js';
 import { SafeDirs } from '../core/safe-dirs.js';
 import { TARGET_TEMP_PREFIX, tempBeside, tempName } from '../core/temp-name.js';
 import { hashFile } from '../core/hash.js';
-import { BLOB_MODE, createdWithMode, type CacheStore } from './store.js';
-import { linkFileSync, PLACED, writePlacedSync, type PlaceJob } from './place-file.js';
+import { BLOB_MODE, type CacheStore } from './store.js';
+import { createdWithMode, onLocalDisks, writePlacedSync } from '../transfer/write-sync.js';
+import { linkFileSync, PLACED, type PlaceJob } from './place-file.js';
 import { placeInParallel } from './place-parallel.js';
 
 /**
@@ -25,21 +26,6 @@ export function placedMode(manifestMode: number, link: LinkMode): number {
 const READ_WHOLE_LIMIT = 64 * 1024 * 1024;
 /** Cached files up to this size are placed by the synchronous fast path on local disks. */
 const SYNC_PLACE_LIMIT = 8 * 1024 * 1024;
-
-/**
- * statfs types of local disks, where a loop of synchronous file calls beats promises (each of
- * which costs more than its call). On a network filesystem every call waits on the network, so
- * files are placed by parallel asynchronous calls instead.
- */
-const LOCAL_FILESYSTEMS = new Set([
-  0xef53, // ext2, ext3, ext4
-  0x58465342, // XFS
-  0x9123683e, // Btrfs
-  0x01021994, // tmpfs
-  0x2fc12fc1, // ZFS
-  0xf2f52010, // F2FS
-  0x794c7630, // overlayfs
-]);
 
 export interface PlaceOptions {
   cache: CacheStore;
@@ -151,9 +137,7 @@ export class Placer {
 
   /** Whether the cache and the target (or where it will be made) are both on local disks. */
   onLocalDisks(): boolean {
-    let target = this.root;
-    while (!existsSync(target) && dirname(target) !== target) target = dirname(target);
-    return [this.plan.cache.dir, target].every((dir) => LOCAL_FILESYSTEMS.has(statfsSync(dir).type));
+    return onLocalDisks([this.plan.cache.dir, this.root]);
   }
 
   /**
@@ -237,8 +221,8 @@ export class Placer {
   placeBytesSync(file: FileEntry, bytes: Buffer): boolean {
     if (!(this.plan.link === 'copy' || (this.plan.link === 'auto' && !this.reflinkWorks))) return false;
     const destination = this.destinationOf(file);
-    const job = { blob: '', sha256: file.sha256, size: file.size, destination, temp: tempBeside(destination) };
-    if (!writePlacedSync({ ...job, mode: this.modeOf(file), mtimeMs: file.mtimeMs }, bytes)) return false;
+    const job = { destination, temp: tempBeside(destination), mode: this.modeOf(file), mtimeMs: file.mtimeMs };
+    if (!writePlacedSync(job, { bytes })) return false;
     if (this.used === 'auto') this.used = 'copy';
     return true;
   }

@@ -19,6 +19,7 @@ import { ContentMismatch, failedAt } from '../core/errors.js';
 import { faultPoint } from '../core/faults.js';
 import { hashHandle, sha256Hex } from '../core/hash.js';
 import { sweepAbandonedTemps, tempName } from '../core/temp-name.js';
+import { createdWithMode } from '../transfer/write-sync.js';
 import { rereadGarbled, readHashed, readIntoFile, type BlobSink } from '../transfer/read-blob.js';
 
 const intact = (bytes: Buffer, sha256: string, size: number): boolean =>
@@ -60,10 +61,6 @@ export function readVerifiedBlobSync(path: string, sha256: string, size: number)
 const DIR_MODE = 0o2775;
 /** Blobs never change once there. */
 export const BLOB_MODE = 0o444;
-/** Whether a file created with this mode gets all of it (the umask strips none of its bits). */
-export const createdWithMode = (mode: number): boolean => (mode & UMASK) === 0;
-// process.umask() without an argument only reads it (a documentation-only deprecation).
-const UMASK = process.umask();
 
 /** Blobs up to this size are received whole in memory (fewer syscalls); many are in flight at once. */
 export const WHOLE_LIMIT = 1024 * 1024;

@@ -9,7 +9,7 @@ import { readRange } from '../transfer/read-blob.js';
 import { loadPackTables } from './packs.js';
 
 /** A pack whose live blobs hold less than this part of its bytes is repacked. */
-export const REPACK_BELOW = 0.5;
+export const REPACK_BELOW = 0.8;
 
 export interface PackGcResult {
   /** packs (with their tables) removed, or that would be: no live blob, or every live blob held by a newer pack */
@@ -107,9 +107,9 @@ export async function collectPacks(
 }
 
 /**
- * Copies a pack's live blobs into new packs: the pack is read whole (one request; it is mostly
- * dead bytes, but a request costs more than they do), and each blob is checked against its
- * sha256 first, so a damaged blob is never copied (it stays where it is, for verify to report).
+ * Copies a pack's live blobs into new packs: the pack is read whole (one request; its dead bytes
+ * come too, but a request costs more than they do), and each blob is checked against its sha256
+ * first, so a damaged blob is never copied (it stays where it is, for verify to report).
  */
 async function repack(
   backend: StorageBackend,
@@ -121,6 +121,8 @@ async function repack(
   const bytes = await readRange(backend, packKey(packId), 0, size);
   for (const e of alive) {
     const blob = bytes.subarray(e.offset, e.offset + e.size);
-    if (blob.length === e.size && sha256Hex(blob) === e.sha256) await into.add(e.sha256, Buffer.from(blob), undefined);
+    if (blob.length !== e.size || sha256Hex(blob) !== e.sha256) continue;
+    await into.ready();
+    into.add(e.sha256, blob, undefined);
   }
 }

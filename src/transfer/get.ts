@@ -8,6 +8,7 @@ import { setMtimeMs } from '../core/mtime.js';
 import { rereadGarbled, readIntoFile, type BlobReader, type BlobSink } from './read-blob.js';
 import { forEachLimited } from './concurrency.js';
 import type { ReadMany } from './pack-reads.js';
+import { onLocalDisks, writePlacedSync } from './write-sync.js';
 import { SafeDirs } from '../core/safe-dirs.js';
 import { tempBeside } from '../core/temp-name.js';
 import type { ProgressSink } from '../core/progress.js';
@@ -61,11 +62,15 @@ export async function getFiles(plan: GetPlan): Promise<GetSummary> {
       if (same) same.push(file);
       else bySha.set(file.sha256, [file]);
     }
+    // On a local disk each file is written by synchronous calls (a promise per call costs more).
+    const sync = onLocalDisks([plan.target]);
     const left = await plan.readMany(
       [...bySha].map(([sha256, same]) => ({ sha256, size: same[0]!.size })),
       async (sha256, bytes) => {
         for (const file of bySha.get(sha256)!) {
-          await writeVerified(file, destinationOf(file), bytes);
+          const destination = destinationOf(file);
+          const job = { destination, temp: tempBeside(destination), mode: file.mode & 0o7777, mtimeMs: file.mtimeMs };
+          if (!(sync && writePlacedSync(job, { bytes }))) await writeVerified(file, destination, bytes);
           done(file);
         }
       },
@@ -117,11 +122,13 @@ export async function fetchVerified(
 /** A file written from its verified content, through a temp file renamed into place. */
 async function writeVerified(file: FileEntry, destination: string, bytes: Buffer): Promise<void> {
   const temp = tempBeside(destination);
+  let placed = false;
   try {
     await writeFile(temp, bytes, { mode: 0o600, flag: 'wx' });
     await intoPlace(file, temp, destination);
+    placed = true;
   } finally {
-    await unlink(temp).catch(() => undefined);
+    if (!placed) await unlink(temp).catch(() => undefined);
   }
 }
 

@@ -8,14 +8,14 @@ import { packTableDoc, type PackEntry } from '../storage/pack-docs.js';
 const MiB = 1024 * 1024;
 
 export interface PackTuning {
-  /** a pack is sealed and uploaded once it holds this many bytes */
+  /** a pack holds at most this many bytes (a blob that does not fit starts the next; a larger one is a pack alone) */
   target: number;
   /** packs uploading at once; a put that fills more waits */
   uploads: number;
 }
 
 /** 16 MiB packs, as restic's: tens of requests for a dataset of a GiB, and little memory in flight. */
-export const PACKS: PackTuning = { target: 16 * MiB, uploads: 4 };
+export const PACKS: PackTuning = { target: 16 * MiB, uploads: 2 };
 
 /** A pack stored in the bucket with its table: its sha256 (its name), size and entries. */
 export interface StoredPack {
@@ -25,7 +25,8 @@ export interface StoredPack {
 }
 
 interface OpenPack<W> {
-  parts: Buffer[];
+  /** the pack's bytes, filled as blobs come: its memory is all a pack takes (the blobs' own buffers go) */
+  bytes: Buffer;
   entries: PackEntry[];
   size: number;
   hash: Hash;
@@ -46,6 +47,8 @@ export class Packer<W> {
   /** blobs in a pack not yet stored: a file of the same content waits for that pack */
   private readonly packing = new Map<string, OpenPack<W>>();
   private readonly uploading = new Set<Promise<void>>();
+  /** pack buffers whose upload is done, for the next packs: memory stays what it was, GC or not */
+  private readonly spare: Buffer[] = [];
   private failure: unknown;
 
   constructor(
@@ -62,23 +65,47 @@ export class Packer<W> {
     return pack !== undefined;
   }
 
-  /** Adds a blob (whose sha256 the caller computed from these bytes); waits only for an upload slot. */
-  async add(sha256: string, bytes: Buffer, waiter: W): Promise<void> {
+  /**
+   * Waits while as many packs as may upload at once are on their way, so that memory holds those
+   * and the one being filled however fast files are read: called before a blob is read for `add`.
+   */
+  async ready(): Promise<void> {
+    while (this.failure === undefined && this.uploading.size >= this.tuning.uploads) {
+      await Promise.race(this.uploading);
+    }
+    this.throwIfFailed();
+  }
+
+  /**
+   * Adds a blob (whose sha256 the caller computed from these bytes), copying them: the caller may
+   * reuse its buffer at once. Synchronous, so that nothing runs between the read and the copy.
+   */
+  add(sha256: string, bytes: Buffer, waiter: W): void {
     this.throwIfFailed();
     if (this.join(sha256, waiter)) return;
-    const pack = (this.open ??= { parts: [], entries: [], size: 0, hash: createHash('sha256'), waiters: [] });
-    pack.parts.push(bytes);
+    if (this.open && this.open.size + bytes.length > this.open.bytes.length) this.seal();
+    const pack = (this.open ??= {
+      bytes:
+        bytes.length > this.tuning.target
+          ? Buffer.allocUnsafeSlow(bytes.length)
+          : (this.spare.pop() ?? Buffer.allocUnsafeSlow(this.tuning.target)),
+      entries: [],
+      size: 0,
+      hash: createHash('sha256'),
+      waiters: [],
+    });
+    bytes.copy(pack.bytes, pack.size);
     pack.entries.push({ sha256, offset: pack.size, size: bytes.length });
     pack.hash.update(bytes);
     pack.size += bytes.length;
     pack.waiters.push(waiter);
     this.packing.set(sha256, pack);
-    if (pack.size >= this.tuning.target) await this.seal();
+    if (pack.size === pack.bytes.length) this.seal();
   }
 
   /** Seals and stores the last pack, and waits for every upload; throws the first failure. */
   async finish(): Promise<void> {
-    if (this.failure === undefined && this.open) await this.seal();
+    if (this.failure === undefined && this.open) this.seal();
     await Promise.allSettled(this.uploading);
     this.throwIfFailed();
   }
@@ -88,12 +115,11 @@ export class Packer<W> {
     await Promise.allSettled(this.uploading);
   }
 
-  private async seal(): Promise<void> {
+  /** Starts the upload of the pack being filled. */
+  private seal(): void {
     const pack = this.open!;
     this.open = undefined;
     faultPoint('pack:sealed');
-    while (this.uploading.size >= this.tuning.uploads) await Promise.race(this.uploading);
-    this.throwIfFailed();
     const upload: Promise<void> = this.upload(pack).then(
       () => void this.uploading.delete(upload),
       (error: unknown) => {
@@ -106,9 +132,8 @@ export class Packer<W> {
 
   private async upload(pack: OpenPack<W>): Promise<void> {
     const id = pack.hash.digest('hex');
-    const body = Buffer.concat(pack.parts, pack.size);
-    pack.parts = [];
-    await this.putOnce(packKey(id), body, { sha256: id });
+    await this.putOnce(packKey(id), pack.bytes.subarray(0, pack.size), { sha256: id });
+    if (pack.bytes.length === this.tuning.target) this.spare.push(pack.bytes);
     faultPoint('pack:after-pack');
     const table = Buffer.from(JSON.stringify(packTableDoc(id, pack.size, pack.entries)));
     await this.putOnce(packTableKey(id), table, { contentType: 'application/json' });
