@@ -57,12 +57,12 @@ export class PackQueries {
 
   private holdersStmt?: Statement;
 
-  /** The packs known to hold this blob. */
-  holders(providerId: string, sha256: string): string[] {
-    this.holdersStmt ??= this.db
-      .prepare('SELECT pack_id FROM packed_blobs WHERE provider_id = ? AND sha256 = ?')
-      .pluck();
-    return this.holdersStmt.all(providerId, sha256) as string[];
+  /** Every place the blob is known to be packed. */
+  holders(providerId: string, sha256: string): PackedAt[] {
+    this.holdersStmt ??= this.db.prepare(
+      'SELECT pack_id AS packId, offset, size FROM packed_blobs WHERE provider_id = ? AND sha256 = ?',
+    );
+    return this.holdersStmt.all(providerId, sha256) as PackedAt[];
   }
 
   /**

@@ -6,6 +6,8 @@ import { PACKS_PREFIX, packKey, packOfKey, packTableKey } from '../storage/keys.
 import type { PackEntry } from '../storage/pack-docs.js';
 import { Packer } from '../transfer/packer.js';
 import { readRange } from '../transfer/read-blob.js';
+import { readPacked, type Located } from '../transfer/pack-reads.js';
+import { NotFoundError } from '../core/errors.js';
 import { loadPackTables } from './packs.js';
 
 /** A pack whose live blobs hold less than this part of its bytes is repacked. */
@@ -58,20 +60,24 @@ export async function collectPacks(
     else seen.table = true;
     listed.set(of.packId, seen);
   }
-  await loadPackTables(ctx, provider, backend, result.refused);
-  const refusedIds = new Set(result.refused.map((r) => packOfKey(r.key)?.packId));
+  const refused: PackGcResult['refused'] = [];
+  await loadPackTables(ctx, provider, backend, refused);
+  // A table whose pack is gone is half of a pack, removed below, not a refusal that keeps anything.
+  result.refused = refused.filter((r) => listed.get(packOfKey(r.key)?.packId ?? '')?.pack !== false);
   const { packs } = ctx.catalog;
-  /** a newer pack, older than the cutoff, also holds this blob */
-  const heldByNewer = (sha256: string, than: { id: string; modified: number }): boolean =>
-    packs.holders(provider.id, sha256).some((id) => {
-      const other = listed.get(id);
+  /** the blob in a newer pack, older than the cutoff, if one holds it */
+  const inNewer = (sha256: string, than: { id: string; modified: number }): Located | undefined => {
+    const at = packs.holders(provider.id, sha256).find(({ packId }) => {
+      const other = listed.get(packId);
       return (
-        id !== than.id &&
+        packId !== than.id &&
         other?.pack === true &&
         other.modified <= cutoff &&
-        (other.modified > than.modified || (other.modified === than.modified && id > than.id))
+        (other.modified > than.modified || (other.modified === than.modified && packId > than.id))
       );
     });
+    return at && { sha256, size: at.size, at: { key: packKey(at.packId), offset: at.offset } };
+  };
   const repacker = dryRun
     ? undefined
     : new Packer<undefined>(backend, (pack) => packs.record(provider.id, pack, pack.entries));
@@ -80,7 +86,6 @@ export async function collectPacks(
     if (seen.modified > cutoff) continue;
     if (!seen.table || !seen.pack) {
       // half of a pack: one whose put died between its PUTs, or a table whose pack is gone
-      if (seen.table && refusedIds.has(id) && seen.pack) continue;
       doomed.push(...(seen.table ? [packTableKey(id)] : []), ...(seen.pack ? [packKey(id)] : []));
       if (seen.pack) [result.removed, result.removedBytes] = [result.removed + 1, result.removedBytes + seen.size];
       continue;
@@ -88,7 +93,10 @@ export async function collectPacks(
     if (!known.has(id)) continue; // its table was refused: what it holds is unknown, so it stays
     const alive = [...packs.entries(provider.id, id)].filter((e) => live.has(e.sha256));
     const liveBytes = alive.reduce((n, e) => n + e.size, 0);
-    if (alive.every((e) => heldByNewer(e.sha256, { id, modified: seen.modified }))) {
+    const copies = alive.map((e) => inNewer(e.sha256, { id, modified: seen.modified }));
+    if (copies.every((c) => c !== undefined)) {
+      // Tables are untrusted: the copies are read and checked before the only other one goes.
+      if (!(await allThere(backend, copies as Located[]))) continue;
       doomed.push(packTableKey(id), packKey(id));
       result.removed++;
       result.removedBytes += seen.size;
@@ -104,6 +112,18 @@ export async function collectPacks(
   }
   await repacker?.finish();
   return { result, doomed };
+}
+
+/** Whether every blob is where its table says, with the bytes its sha256 says. */
+async function allThere(backend: StorageBackend, blobs: readonly Located[]): Promise<boolean> {
+  let good = true;
+  try {
+    await readPacked(backend, blobs, async () => undefined, { bad: () => (good = false) });
+  } catch (error) {
+    if (error instanceof NotFoundError) return false;
+    throw error;
+  }
+  return good;
 }
 
 /**

@@ -3,10 +3,10 @@ import type { AppContext } from './context.js';
 import type { Provider } from '../core/model.js';
 import { EnvironmentError, IntegrityError, NotFoundError, PreconditionFailedError } from '../core/errors.js';
 import { readIfPresent, type StorageBackend } from '../storage/backend.js';
-import { FORMAT_KEY, PACKS_PREFIX, packKey, packOfKey } from '../storage/keys.js';
+import { FORMAT_KEY, PACKS_PREFIX, packKey, packOfKey, packTableKey } from '../storage/keys.js';
 import { formatDoc, parseFormatDoc, parsePackTable } from '../storage/pack-docs.js';
 import { readBlob, type BlobReader, type PackedAt } from '../transfer/read-blob.js';
-import { readPacked, type Deliver, type ReadMany, type WantedBlob } from '../transfer/pack-reads.js';
+import { readPacked, type Deliver, type Located, type ReadMany, type WantedBlob } from '../transfer/pack-reads.js';
 
 /**
  * Blobs below this size go into packs on S3 providers. At 1 MiB a request's fixed cost (a few ms
@@ -92,7 +92,7 @@ export async function loadPackTables(
       .filter((id) => !known.has(id))
       .map((id) =>
         limit(async () => {
-          const key = `${PACKS_PREFIX}${id.slice(0, 2)}/${id}.json`;
+          const key = packTableKey(id);
           const bytes = await readIfPresent(backend, key);
           if (!bytes) return; // removed since the listing (a gc)
           try {
@@ -171,8 +171,8 @@ async function loadTablesSaying(ctx: AppContext, provider: Provider, backend: St
 export function providerReadMany(ctx: AppContext, provider: Provider): ReadMany | undefined {
   if (provider.type !== 's3') return undefined;
   const locate = packedLocator(ctx, provider);
-  const split = (blobs: readonly WantedBlob[]): { packed: (WantedBlob & { at: PackedAt })[]; rest: WantedBlob[] } => {
-    const packed: (WantedBlob & { at: PackedAt })[] = [];
+  const split = (blobs: readonly WantedBlob[]): { packed: Located[]; rest: WantedBlob[] } => {
+    const packed: Located[] = [];
     const rest: WantedBlob[] = [];
     for (const blob of blobs) {
       const at = locate(blob.sha256);

@@ -36,7 +36,8 @@ export type ReadMany = (
   options?: { signal?: AbortSignal; bad?: (sha256: string, error: Error) => void },
 ) => Promise<WantedBlob[]>;
 
-interface Located extends WantedBlob {
+/** A wanted blob and where it is packed. */
+export interface Located extends WantedBlob {
   at: PackedAt;
 }
 

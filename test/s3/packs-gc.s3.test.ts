@@ -2,6 +2,7 @@
 // blob is in, copies the live blobs of mostly-dead packs into new ones, and removes the old packs
 // in a gc after the grace period; a reader meanwhile gets the right bytes or a clear error that a
 // rerun fixes. The clock is moved with STRATA_TEST_NOW, as the bench does.
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -92,6 +93,26 @@ describe.skipIf(!s3).concurrent('garbage collection of packs (Ceph RGW)', () => 
       const out = fresh();
       await getOk(b, v2.ref, out, '--no-cache');
       expect(readTree(out)).toEqual(readTree(src2));
+    } finally {
+      await bucket.destroy();
+    }
+  });
+
+  it('a copy that does not hold what its table says: gc keeps the old pack', async () => {
+    const { bucket, a } = await mostlyDead('packs-gc-bad-copy');
+    try {
+      const before = await packTables(bucket);
+      await gcLater(a, 25); // the copy of the five live blobs
+      const copy = (await packTables(bucket)).tables.find((t) => !before.tables.some((b) => b.key === t.key))!;
+      const bytes = Buffer.from(await bucket.bytes(copy.packKey));
+      bytes[copy.blobs[2]![1] + 7]! ^= 0xff;
+      await bucket.client.send(new PutObjectCommand({ Bucket: bucket.name, Key: copy.packKey, Body: bytes }));
+      const second = await gcLater(a, 50);
+      expect(second.packs).toMatchObject({ removed: 0 });
+      const kept = await packTables(bucket);
+      for (const t of before.tables.filter((t) => t.blobs.length === 30)) {
+        expect(kept.packSizes.get(t.pack), 'the old pack').toBe(t.size);
+      }
     } finally {
       await bucket.destroy();
     }
