@@ -77,7 +77,7 @@ export abstract class StrataCommand<T> extends Command {
     if (!this.jsonEnabled()) {
       const text = this.render(result);
       if (typeof text === 'string') this.log(text);
-      else if (text !== undefined) writeLines(text);
+      else if (text !== undefined) await writeLines(text);
     }
     return result;
   }
@@ -101,15 +101,36 @@ export abstract class StrataCommand<T> extends Command {
   }
 }
 
-/** Lines to stdout in chunks of about 64 KiB: one write per line costs more than the line. */
-function writeLines(lines: Iterable<string>): void {
+/**
+ * Lines to stdout in chunks of about 64 KiB (one write per line costs more than the line), each
+ * after the reader took the last: a pipe is written asynchronously, and a million lines would
+ * otherwise wait in memory for a slow reader.
+ */
+async function writeLines(lines: Iterable<string>): Promise<void> {
+  const out = process.stdout;
+  // A reader that stops early (`| head`) closes the pipe: the listing ends quietly, as ls's does.
+  // The listener stays: the last write's EPIPE may come after this returns.
+  let closed = false;
+  out.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    closed = true;
+  });
+  const drained = (): Promise<void> =>
+    new Promise((resolve) => {
+      const done = (): void => {
+        for (const event of ['drain', 'close', 'error']) out.off(event, done);
+        resolve();
+      };
+      for (const event of ['drain', 'close', 'error']) out.once(event, done);
+    });
   let chunk = '';
   for (const line of lines) {
+    if (closed) return;
     chunk += `${line}\n`;
     if (chunk.length >= 65536) {
-      process.stdout.write(chunk);
+      if (!out.write(chunk)) await drained();
       chunk = '';
     }
   }
-  if (chunk !== '') process.stdout.write(chunk);
+  if (chunk !== '' && !closed) out.write(chunk);
 }

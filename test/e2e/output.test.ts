@@ -48,6 +48,19 @@ describe.concurrent('output for people', () => {
     expect(lines[2]).toMatch(/│ 0644 │/);
   });
 
+  it('files list read by a reader that stops early (| head -2) ends quietly with exit 0', async () => {
+    const o = { home: fresh() };
+    await createDataset(o);
+    const v = await openVersion(o, 'demo');
+    const files = Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`f${i}.txt`, `${i}`]));
+    await ok(['datasets', 'files', 'put', '--id', v.ref, '--source-path', `${writeFiles(fresh(), files)}/`], o);
+    const command = `'${process.execPath}' '${BIN}' datasets files list --id ${v.ref} --recursive | head -2; exit \${PIPESTATUS[0]}`;
+    const r = spawnSync('bash', ['-c', command], { encoding: 'utf8', env: { ...process.env, STRATA_HOME: o.home } });
+    expect(r.stdout.split('\n')).toHaveLength(3);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
   it('catalog sync with no S3 provider says there is nothing to sync', async () => {
     const o = { home: fresh() };
     expect(await ok(['catalog', 'sync'], o)).toBe(
