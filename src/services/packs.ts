@@ -1,7 +1,13 @@
 import pLimit from 'p-limit';
 import type { AppContext } from './context.js';
 import type { Provider } from '../core/model.js';
-import { EnvironmentError, IntegrityError, NotFoundError, PreconditionFailedError } from '../core/errors.js';
+import {
+  EnvironmentError,
+  IntegrityError,
+  NotFoundError,
+  PreconditionFailedError,
+  StorageError,
+} from '../core/errors.js';
 import { readIfPresent, type StorageBackend } from '../storage/backend.js';
 import { FORMAT_KEY, PACKS_PREFIX, packKey, packOfKey, packTableKey } from '../storage/keys.js';
 import { formatDoc, parseFormatDoc, parsePackTable } from '../storage/pack-docs.js';
@@ -48,7 +54,11 @@ const declared = new WeakSet<StorageBackend>();
 export async function checkFormat(backend: StorageBackend): Promise<boolean> {
   const bytes = await readIfPresent(backend, FORMAT_KEY);
   if (!bytes) return false;
-  const { unknown } = parseFormatDoc(FORMAT_KEY, bytes);
+  const first = parsedFormat(bytes);
+  // What refuses the bucket is believed once two reads agree: a byte flipped on the way could
+  // make any bucket look newer (or broken). A document as this Strata writes it is believed at once.
+  const { unknown } =
+    first && first.unknown.length === 0 ? first : parseFormatDoc(FORMAT_KEY, await readAgreed(backend, bytes));
   if (unknown.length > 0) {
     throw new EnvironmentError(
       `${backend.location} was written by a newer Strata (${FORMAT_KEY} names ${unknown.join(', ')}): upgrade Strata to read or write it`,
@@ -56,6 +66,31 @@ export async function checkFormat(backend: StorageBackend): Promise<boolean> {
     );
   }
   return true;
+}
+
+const parsedFormat = (bytes: Buffer): ReturnType<typeof parseFormatDoc> | undefined => {
+  try {
+    return parseFormatDoc(FORMAT_KEY, bytes);
+  } catch {
+    return undefined;
+  }
+};
+
+/** Reads of the format document at most, while no two in a row are alike. */
+const AGREEING_READS = 5;
+
+/** The format document's bytes once two reads in a row agree (the first read is `first`). */
+async function readAgreed(backend: StorageBackend, first: Buffer): Promise<Buffer> {
+  let last = first;
+  for (let reads = 1; reads < AGREEING_READS; reads++) {
+    const next = (await readIfPresent(backend, FORMAT_KEY)) ?? Buffer.alloc(0);
+    if (next.equals(last)) return next;
+    last = next;
+  }
+  throw new StorageError(
+    `${FORMAT_KEY} in ${backend.location} read differently ${AGREEING_READS} times in a row; check the network`,
+    { code: 'EUNREACHABLE' },
+  );
 }
 
 /** Tables read at once. */
