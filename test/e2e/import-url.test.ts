@@ -131,7 +131,8 @@ describe.concurrent('files put --source-url', () => {
 
   it(
     '--extract of 100,000 entries fits in a 96 MB heap: the spool is removed a file at a time',
-    { timeout: 120_000 },
+    // 300,000 file creations and deletions: on a disk busy with other suites this took over 120 s
+    { timeout: 240_000 },
     async () => {
       const o = { home: fresh(), env: { NODE_OPTIONS: '--max-old-space-size=96' } };
       const entries = Array.from({ length: 100_000 }, (_, i) => ({ name: `d${i % 100}/f${i}.txt`, content: `${i}\n` }));
