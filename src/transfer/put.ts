@@ -230,12 +230,11 @@ async function storeFile(
     if (intoPack) await pack.ready();
     // A small file is read by synchronous calls: the promise of an asynchronous read (open,
     // fstat, read, close, each through the thread pool) cost more than the read, ~50 µs a file.
-    const bytes =
-      source.size > SYNC_READ_LIMIT
+    const bytes = intoPack
+      ? readSmall(source.absPath)
+      : source.size > SYNC_READ_LIMIT
         ? await readFile(source.absPath)
-        : intoPack
-          ? readSmall(source.absPath)
-          : readFileSync(source.absPath);
+        : readFileSync(source.absPath);
     const entry = toEntry(source, sha256Hex(bytes), bytes.length);
     if (knownInRun.has(entry.sha256)) return done(entry, false);
     if (inCatalog(entry.sha256)) return done(entry, false, true);
