@@ -69,66 +69,70 @@ async function expectWhole(t: Team, ref: string, src: string): Promise<void> {
   expect(readTree(out)).toEqual(readTree(src));
 }
 
-describe.skipIf(!s3).concurrent('garbage collection on another machine during a put (Ceph RGW)', () => {
-  it('with no grace: gc removes the blobs the held put stored and had not named; the put notices and stores them again; the version commits whole', async () => {
-    const t = await twoHomes('gc-during-put');
-    const v = await openVersion(t.a, 'ds');
-    const src = tree();
-    const putting = await heldPut(t.a, v.ref, src);
-    const collected = await gc(t.b, '0s');
-    expect(collected.removed.length).toBeGreaterThan(0);
-    process.kill(putting.pid, 'SIGCONT');
-    const done = await putting.result;
-    expect(done.code, done.stderr).toBe(0);
-    expect(done.stderr).toContain('a garbage collection ran during this put: checking its blobs in the bucket again');
-    expect((JSON.parse(done.stdout) as PutJson).files).toBe(FILES);
-    await expectWhole(t, v.ref, src);
-  });
+// Each test holds a put while a gc on another home runs (polls of a second, a heartbeat): ~25 s
+// alone, and over 60 s on a machine busy with the chaos run besides.
+describe
+  .skipIf(!s3)
+  .concurrent('garbage collection on another machine during a put (Ceph RGW)', { timeout: 150_000 }, () => {
+    it('with no grace: gc removes the blobs the held put stored and had not named; the put notices and stores them again; the version commits whole', async () => {
+      const t = await twoHomes('gc-during-put');
+      const v = await openVersion(t.a, 'ds');
+      const src = tree();
+      const putting = await heldPut(t.a, v.ref, src);
+      const collected = await gc(t.b, '0s');
+      expect(collected.removed.length).toBeGreaterThan(0);
+      process.kill(putting.pid, 'SIGCONT');
+      const done = await putting.result;
+      expect(done.code, done.stderr).toBe(0);
+      expect(done.stderr).toContain('a garbage collection ran during this put: checking its blobs in the bucket again');
+      expect((JSON.parse(done.stdout) as PutJson).files).toBe(FILES);
+      await expectWhole(t, v.ref, src);
+    });
 
-  it('with no grace, a put that dedups onto orphaned blobs (their version deleted) stores them again once gc removed them', async () => {
-    const t = await twoHomes('gc-orphans');
-    const src = tree();
-    const v1 = await committed(t.a, 'ds', src);
-    await strataJson(['datasets', 'versions', 'delete', '--id', v1.ref, '--force'], t.a);
-    const v2 = await openVersion(t.a, 'ds');
-    const putting = await heldPut(t.a, v2.ref, src);
-    expect((await gc(t.b, '0s')).removed.length).toBe(readTree(src).length);
-    process.kill(putting.pid, 'SIGCONT');
-    const done = await putting.result;
-    expect(done.code, done.stderr).toBe(0);
-    expect((JSON.parse(done.stdout) as PutJson).bytesUploaded).toBeGreaterThan(0);
-    await expectWhole(t, v2.ref, src);
-  });
+    it('with no grace, a put that dedups onto orphaned blobs (their version deleted) stores them again once gc removed them', async () => {
+      const t = await twoHomes('gc-orphans');
+      const src = tree();
+      const v1 = await committed(t.a, 'ds', src);
+      await strataJson(['datasets', 'versions', 'delete', '--id', v1.ref, '--force'], t.a);
+      const v2 = await openVersion(t.a, 'ds');
+      const putting = await heldPut(t.a, v2.ref, src);
+      expect((await gc(t.b, '0s')).removed.length).toBe(readTree(src).length);
+      process.kill(putting.pid, 'SIGCONT');
+      const done = await putting.result;
+      expect(done.code, done.stderr).toBe(0);
+      expect((JSON.parse(done.stdout) as PutJson).bytesUploaded).toBeGreaterThan(0);
+      await expectWhole(t, v2.ref, src);
+    });
 
-  it('with the default grace nothing the put stored is young enough to go, and the put takes one pass', async () => {
-    const t = await twoHomes('gc-default-grace');
-    const v = await openVersion(t.a, 'ds');
-    const src = tree(600);
-    const putting = await heldPut(t.a, v.ref, src);
-    expect((await gc(t.b, '24h')).removed).toEqual([]);
-    process.kill(putting.pid, 'SIGCONT');
-    const done = await putting.result;
-    expect(done.code, done.stderr).toBe(0);
-    expect(done.stderr).not.toContain('a garbage collection ran during this put');
-    await expectWhole(t, v.ref, src);
-  });
+    it('with the default grace nothing the put stored is young enough to go, and the put takes one pass', async () => {
+      const t = await twoHomes('gc-default-grace');
+      const v = await openVersion(t.a, 'ds');
+      const src = tree(600);
+      const putting = await heldPut(t.a, v.ref, src);
+      expect((await gc(t.b, '24h')).removed).toEqual([]);
+      process.kill(putting.pid, 'SIGCONT');
+      const done = await putting.result;
+      expect(done.code, done.stderr).toBe(0);
+      expect(done.stderr).not.toContain('a garbage collection ran during this put');
+      await expectWhole(t, v.ref, src);
+    });
 
-  it('blobs deleted behind the catalog’s back: commit refuses naming them, and the put it suggests stores them again', async () => {
-    const t = await twoHomes('gc-behind-back');
-    const v = await openVersion(t.a, 'ds');
-    const src = tree(50);
-    await put(t.a, v.ref, `${src}/`);
-    const blobs = await t.bucket.keys('blobs/');
-    await t.bucket.client.send(
-      new DeleteObjectsCommand({ Bucket: t.bucket.name, Delete: { Objects: blobs.map((Key) => ({ Key })) } }),
-    );
-    const line = expectErrorLine(await strata(['datasets', 'versions', 'commit', '--id', v.ref], t.a), 5);
-    expect(line).toContain(`put them again with: strata datasets files put --id ${v.ref}`);
-    const again = await put(t.a, v.ref, `${src}/`);
-    expect(again.bytesUploaded).toBe(again.bytes);
-    await expectWhole(t, v.ref, src);
+    it('blobs deleted behind the catalog’s back: commit refuses naming them, and the put it suggests stores them again', async () => {
+      const t = await twoHomes('gc-behind-back');
+      const v = await openVersion(t.a, 'ds');
+      const src = tree(50);
+      await put(t.a, v.ref, `${src}/`);
+      const blobs = await t.bucket.keys('blobs/');
+      await t.bucket.client.send(
+        new DeleteObjectsCommand({ Bucket: t.bucket.name, Delete: { Objects: blobs.map((Key) => ({ Key })) } }),
+      );
+      const line = expectErrorLine(await strata(['datasets', 'versions', 'commit', '--id', v.ref], t.a), 5);
+      expect(line).toContain(`put them again with: strata datasets files put --id ${v.ref}`);
+      const again = await put(t.a, v.ref, `${src}/`);
+      expect(again.bytesUploaded).toBe(again.bytes);
+      await expectWhole(t, v.ref, src);
+    });
   });
-});
 
 describe.skipIf(!s3).concurrent('catalog rebuild from a bucket (Ceph RGW)', () => {
   it('a catalog that lost rows: the S3 provider is carried over with its credentials; versions, tags and a drafted open version come back', async () => {
