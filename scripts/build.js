@@ -1,8 +1,8 @@
 // Builds dist/cli.cjs: every command, Strata's code and @oclif/core in one CommonJS file, and
-// dist/place-worker.cjs, the entry of the warm copy's worker threads. One file, because loading
-// ~600 small modules cost a third of every command's start-up. CommonJS, because bin/run.cjs
-// compiles it with V8's code cache (vm.Script cachedData), which Node 20 offers for scripts and
-// not for ES modules: compiling the bundle afresh was another third. Code only some paths need
+// dist/thread.cjs, the entry of Strata's worker threads (src/transfer/threads.ts). One file,
+// because loading ~600 small modules cost a third of every command's start-up. CommonJS, because
+// bin/run.cjs compiles it with V8's code cache (vm.Script cachedData), which Node 20 offers for
+// scripts and not for ES modules: compiling the bundle afresh was another third. Code only some paths need
 // (the S3 SDK, URL import) stays in the file but runs only when first required.
 // Commands are found here, from src/commands (oclif's "explicit" discovery then reads COMMANDS);
 // the hooks of package.json's oclif.hooks are exports of the bundle too.
@@ -63,7 +63,7 @@ const oclifSort = {
 await build({
   entryPoints: [
     { in: 'strata:cli', out: 'cli' },
-    { in: join(root, 'src/cache/place-worker.ts'), out: 'place-worker' },
+    { in: join(root, 'src/thread.ts'), out: 'thread' },
   ],
   plugins: [cliEntry, oclifSort],
   outdir: join(root, 'dist'),

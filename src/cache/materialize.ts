@@ -1,14 +1,18 @@
 import { copyFile } from 'node:fs/promises';
-import { forEachLimited } from '../transfer/concurrency.js';
-import type { FileEntry } from '../core/model.js';
+import { resolve } from 'node:path';
+import type { FileEntry, LinkMode } from '../core/model.js';
 import { IntegrityError } from '../core/errors.js';
 import { checkManifestPath } from '../core/paths-in-manifest.js';
 import type { ProgressSink } from '../core/progress.js';
-import type { BlobReader, BlobSink } from '../transfer/read-blob.js';
+import { SafeDirs } from '../core/safe-dirs.js';
+import { forEachLimited } from '../transfer/concurrency.js';
 import type { ReadMany } from '../transfer/pack-reads.js';
+import type { BlobReader, BlobSink } from '../transfer/read-blob.js';
+import { onLocalDisks } from '../transfer/write-sync.js';
 import { Lease } from './lease.js';
-import type { LinkMode } from '../core/model.js';
-import { Placer } from './place.js';
+import { ClonePlacer, CopyPlacer } from './place-copy.js';
+import { HardlinkPlacer } from './place-link.js';
+import type { PlaceContext, Placer } from './placer.js';
 import { WHOLE_LIMIT as WHOLE_IN_HAND, type CacheStore } from './store.js';
 
 export interface MaterializePlan {
@@ -71,7 +75,20 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
         throw new IntegrityError(`${pathOf.get(sha)}: ${error.message}`, error.code);
       }
     };
-    const placer = new Placer(plan, (sha) => fill(sha).then(() => undefined), fresh);
+    const ctx: PlaceContext = {
+      plan,
+      dirs: new SafeDirs(plan.target),
+      root: resolve(plan.target),
+      local: onLocalDisks([plan.cache.dir, plan.target]),
+      refill: (sha) => fill(sha).then(() => undefined),
+      fresh,
+    };
+    let made: Promise<Placer> | undefined;
+    /**
+     * The placer, made when the first file is to be placed: auto's probe makes the target, which
+     * a read that fails first must not leave behind.
+     */
+    const placer = (): Promise<Placer> => (made ??= placerFor(ctx));
     let bytes = 0;
     const placed = (file: FileEntry): void => {
       bytes += file.size;
@@ -83,13 +100,9 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
     // written from the bytes in hand (or, for a large blob that is copied anyway, as they
     // arrive); the others come from the cache.
     let general = plan.files;
-    /** a cold run: the check below found no blob in the cache, so none is stat'ed again */
-    let noneCached = false;
-    if (plan.link === 'hardlink' || (plan.link !== 'reflink' && placer.onLocalDisks())) {
-      if (!plan.files.some((f) => plan.cache.sizeOfSync(f.sha256) === f.size)) noneCached = true;
-      else if (plan.link === 'hardlink') general = placer.linkCached(plan.files, placed);
-      else general = await placer.placeCached(plan.files, placed, !(await placer.copies()));
-    }
+    /** a cold run: no blob is in the cache, so none is stat'ed again */
+    const noneCached = !plan.files.some((f) => plan.cache.sizeOfSync(f.sha256) === f.size);
+    if (!noneCached) general = await (await placer()).placeCached(plan.files, placed);
     const missing = noneCached ? [...blobs.keys()] : missingOf(new Map(general.map((f) => [f.sha256, f.size])));
     const missingSet = new Set(missing);
     if (plan.readMany && !plan.storedFile && missing.length > 0) {
@@ -102,15 +115,15 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
         if (same) same.push(file);
         else waiting.set(file.sha256, [file]);
       }
-      const sync = placer.onLocalDisks() && (await placer.copies());
       await plan.readMany(
         missing.map((sha) => ({ sha256: sha, size: blobs.get(sha)! })),
         async (sha, bytes) => {
-          await plan.cache.store(sha, bytes, sync);
+          const into = await placer();
+          await plan.cache.store(sha, bytes, into.copies && ctx.local);
           fresh.add(sha);
           missingSet.delete(sha);
           for (const file of waiting.get(sha) ?? []) {
-            if (!(sync && placer.placeBytesSync(file, bytes))) await placer.place(file, bytes);
+            await into.place(file, { bytes });
             placed(file);
           }
         },
@@ -145,7 +158,7 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
           return placed(file);
         }
       }
-      await placer.place(file);
+      await (await placer()).place(file);
       placed(file);
     });
     await plan.cache.count({ hits: blobs.size - missing.length, misses: missing.length });
@@ -154,7 +167,7 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
       bytes,
       hits: blobs.size - missing.length,
       misses: missing.length,
-      link: placer.used,
+      link: made ? (await made).used : plan.link,
       seconds: (performance.now() - started) / 1000,
     };
   } finally {
@@ -164,12 +177,29 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
 
 /** The first file of a missing blob: fetched into the cache, and into place from the same bytes. */
 async function fetchAndPlace(
-  placer: Placer,
+  placer: () => Promise<Placer>,
   file: FileEntry,
   fill: (sha: string, tee?: string) => Promise<Buffer | undefined>,
 ): Promise<void> {
-  if (file.size <= WHOLE_IN_HAND || !(await placer.copies())) {
-    return placer.place(file, await fill(file.sha256));
+  const small = file.size <= WHOLE_IN_HAND;
+  const into = small ? undefined : await placer(); // a large blob may go straight into its file
+  if (!into?.copies) {
+    const bytes = await fill(file.sha256);
+    return (into ?? (await placer())).place(file, bytes && { bytes });
   }
-  return placer.placeFetched(file, async (temp) => void (await fill(file.sha256, temp)));
+  return into.place(file, { write: async (temp) => void (await fill(file.sha256, temp)) });
+}
+
+/** The placer of the plan's link mode; `auto` clones where the filesystem can clone from the cache. */
+async function placerFor(ctx: PlaceContext): Promise<Placer> {
+  switch (ctx.plan.link) {
+    case 'hardlink':
+      return new HardlinkPlacer(ctx);
+    case 'reflink':
+      return new ClonePlacer(ctx, true);
+    case 'copy':
+      return new CopyPlacer(ctx);
+    case 'auto':
+      return (await ClonePlacer.works(ctx)) ? new ClonePlacer(ctx, false) : new CopyPlacer(ctx);
+  }
 }

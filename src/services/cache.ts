@@ -6,7 +6,7 @@ import { cacheBlobs, prune, removeStaleTemps, type PruneResult } from '../cache/
 import { heldBlobs } from '../cache/lease.js';
 import { materialize, type MaterializeResult } from '../cache/materialize.js';
 import type { LinkMode } from '../core/model.js';
-import { placedMode } from '../cache/place.js';
+import { placedMode } from '../cache/placer.js';
 import { hashFile } from '../core/hash.js';
 import { findProvider, resolveRef } from './resolve.js';
 import { transferConcurrency } from './concurrency.js';

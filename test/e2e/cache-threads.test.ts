@@ -1,4 +1,4 @@
-// A warm default-mode get of many files places them on several threads (src/cache/place-parallel.ts):
+// A warm default-mode get of many files places them on several threads (src/cache/place-sync.ts):
 // whichever thread takes a file, it is a verified copy, and a damaged blob is fetched again.
 import { createHash } from 'node:crypto';
 import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';

@@ -1,0 +1,119 @@
+// The fast path of placing files from the cache: synchronous file calls, on several threads when
+// there are many files (a promise per call costs more than the call on local disks).
+import { linkSync, statSync } from 'node:fs';
+import { otherThreads, runOnThread, ThreadGone, threadsAvailable } from '../transfer/threads.js';
+import { leftForAsync, writePlacedSync, type Placement } from '../transfer/write-sync.js';
+import { readVerifiedBlobSync } from './store.js';
+
+/** One file of the warm fast path: its cached blob, and where it goes through which temp file. */
+export interface PlaceJob extends Placement {
+  blob: string;
+  sha256: string;
+  size: number;
+}
+
+/**
+ * Places one file synchronously: a verified copy of its cached blob (or, with `clone`, a clone),
+ * written to its temp file and renamed into place. false sends it to the general path: a blob
+ * missing or failing its check (which that path drops and fetches again), something in the way
+ * (which it reports). Other failures throw.
+ */
+export function placeFileSync(job: PlaceJob, clone: boolean): boolean {
+  const bytes = clone ? undefined : readVerifiedBlobSync(job.blob, job.sha256, job.size);
+  if (!clone && !bytes) return false;
+  return writePlacedSync(job, bytes ? { bytes } : { cloneOf: job.blob });
+}
+
+/**
+ * Links one file to its cached blob, once the blob's size is checked (a hardlink hands out the
+ * blob unread). false sends it to the general path, as for placeFileSync. One thread does these:
+ * a worker thread costs more to start than it saves on links.
+ */
+export function linkFileSync(blob: string, size: number, destination: string): boolean {
+  if (statSync(blob, { throwIfNoEntry: false })?.size !== size) return false;
+  try {
+    linkSync(blob, destination);
+    return true;
+  } catch (error) {
+    if (!leftForAsync(error)) throw error;
+    return false;
+  }
+}
+
+/** Status of each job in a share: written by whichever thread placed it. */
+export const PENDING = 0;
+export const PLACED = 1;
+export const RETRY = 2;
+/** Jobs a thread takes at a time from the shared counter. */
+const CHUNK = 64;
+
+/** Many files to place by several threads at once: each job's status is written by whichever placed it. */
+export interface PlaceShare {
+  kind: 'place';
+  jobs: readonly PlaceJob[];
+  clone: boolean;
+  /** the next job nobody took yet */
+  next: Int32Array;
+  status: Int8Array;
+}
+
+/**
+ * One thread's part of placing the jobs: takes chunks of them from the shared counter until
+ * none are left, writing each job's status. On a failure it takes every job left (so the other
+ * threads stop too) and throws.
+ */
+export function placeShare({ jobs, clone, next, status }: PlaceShare): void {
+  for (;;) {
+    const start = Atomics.add(next, 0, CHUNK);
+    if (start >= jobs.length) return;
+    const end = Math.min(start + CHUNK, jobs.length);
+    for (let i = start; i < end; i++) {
+      try {
+        status[i] = placeFileSync(jobs[i]!, clone) ? PLACED : RETRY;
+      } catch (error) {
+        Atomics.store(next, 0, jobs.length);
+        throw error;
+      }
+    }
+  }
+}
+
+/**
+ * Below this many files one thread places them all: a thread takes ~35 ms to start, about what
+ * placing a thousand small files costs.
+ */
+const PARALLEL_FROM = 1000;
+
+/**
+ * Places `jobs` (the warm fast path) on this thread and, for many files on a machine with
+ * several cores, on worker threads at once: per file it is a read, a hash and a few file calls,
+ * and the kernel runs those of different threads in parallel. Threads take chunks of jobs from
+ * a shared counter, so none waits while another has work. Says what became of each job.
+ */
+export async function placeInParallel(jobs: readonly PlaceJob[], clone: boolean): Promise<Int8Array> {
+  const share: PlaceShare = {
+    kind: 'place',
+    jobs,
+    clone,
+    next: new Int32Array(new SharedArrayBuffer(4)),
+    status: new Int8Array(new SharedArrayBuffer(Math.max(1, jobs.length))),
+  };
+  const helpers = jobs.length < PARALLEL_FROM || !threadsAvailable() ? 0 : otherThreads();
+  const working = Array.from({ length: helpers }, (_, i) => runOnThread(i, share));
+  let failure: unknown;
+  try {
+    placeShare(share);
+  } catch (error) {
+    failure = error;
+  }
+  for (const result of await Promise.allSettled(working)) {
+    if (result.status === 'rejected' && !(result.reason instanceof ThreadGone)) failure ??= result.reason;
+  }
+  if (failure) throw failure;
+  // A thread that died or could not start leaves its jobs pending, for this one.
+  const { status } = share;
+  for (let i = 0; i < jobs.length; i++) {
+    if (status[i] === PENDING) status[i] = placeFileSync(jobs[i]!, clone) ? PLACED : RETRY;
+  }
+  return status;
+}
