@@ -20,7 +20,8 @@ import { faultPoint } from '../core/faults.js';
 import { hashHandle, sha256Hex } from '../core/hash.js';
 import { sweepAbandonedTemps, tempName } from '../core/temp-name.js';
 import { createdWithMode } from '../transfer/write-sync.js';
-import { rereadGarbled, readHashed, readIntoFile, type BlobSink } from '../transfer/read-blob.js';
+import type { BlobSink } from '../transfer/read-blob.js';
+import { rereadGarbled, readHashed, readIntoFile } from '../transfer/read-hashed.js';
 
 const intact = (bytes: Buffer, sha256: string, size: number): boolean =>
   bytes.length === size && sha256Hex(bytes) === sha256;

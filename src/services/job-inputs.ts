@@ -14,7 +14,7 @@ import { transferConcurrency } from './concurrency.js';
 import { findProvider, resolveRef } from './resolve.js';
 import { refreshForRead } from './sync.js';
 import { versionFiles } from './sealed.js';
-import { streamReader } from '../transfer/read-blob.js';
+import { streamReader } from '../transfer/read-hashed.js';
 import { providerBlobReader, providerReadMany } from './packs.js';
 import { displayUrl, shownGitUrl } from '../transfer/url.js';
 import { checkOut, remoteCommit } from '../transfer/git-clone.js';

@@ -6,7 +6,8 @@ import { checkPresence } from './presence.js';
 import { versionFiles } from './sealed.js';
 import { refreshForRead } from './sync.js';
 import { findProvider, resolveRef } from './resolve.js';
-import { rereadGarbled, readHashed, type BlobSink } from '../transfer/read-blob.js';
+import type { BlobSink } from '../transfer/read-blob.js';
+import { rereadGarbled, readHashed } from '../transfer/read-hashed.js';
 import { providerBlobReader, providerReadMany } from './packs.js';
 
 export interface VerifyResult {

@@ -2,7 +2,8 @@ import { ContentMismatch } from '../core/errors.js';
 import { sha256Hex } from '../core/hash.js';
 import type { StorageBackend } from '../storage/backend.js';
 import { forEachLimited } from './concurrency.js';
-import { readRange, rereadGarbled, type PackedAt } from './read-blob.js';
+import { readRange, type PackedAt } from './read-blob.js';
+import { rereadGarbled } from './read-hashed.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

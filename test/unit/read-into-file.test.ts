@@ -5,7 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { IntegrityError } from '../../src/core/errors.js';
 import { pageAlignedMemory } from '../../src/transfer/file-writes.js';
-import { readIntoFile, type BlobSink } from '../../src/transfer/read-blob.js';
+import type { BlobSink } from '../../src/transfer/read-blob.js';
+import { readIntoFile } from '../../src/transfer/read-hashed.js';
 import { tempDirs } from '../helpers/temp.js';
 
 const fresh = tempDirs('strata-read-into-');

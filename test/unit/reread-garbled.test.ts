@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ContentMismatch, IntegrityError, StorageError } from '../../src/core/errors.js';
-import { rereadGarbled } from '../../src/transfer/read-blob.js';
+import { rereadGarbled } from '../../src/transfer/read-hashed.js';
 
 /** A read that fails with each of `outcomes` in turn (a ContentMismatch naming what arrived), then succeeds. */
 function reads(outcomes: (string | Error)[]): { read: () => Promise<string>; count: () => number } {
