@@ -1,5 +1,5 @@
 import type { Db } from './db.js';
-import type { Dataset, Tag, Version } from '../core/model.js';
+import type { Dataset, Provenance, Tag, Version } from '../core/model.js';
 import type { Seal } from './seal.js';
 
 /** A version as first recorded: no seal until committed, no claim on it yet. */
@@ -135,6 +135,33 @@ export class DatasetQueries {
   }
 
   /** Marks a version committed, with the seal of its file list; no claim on it remains. */
+  /** Records where a version came from (its manifest's provenance); null forgets it. */
+  setProvenance(datasetId: string, id: string, provenance: Provenance | null): void {
+    this.db
+      .prepare('UPDATE versions SET provenance = ? WHERE dataset_id = ? AND id = ?')
+      .run(provenance && JSON.stringify(provenance), datasetId, id);
+  }
+
+  provenance(datasetId: string, id: string): Provenance | undefined {
+    const row = this.db
+      .prepare('SELECT provenance FROM versions WHERE dataset_id = ? AND id = ?')
+      .get(datasetId, id) as { provenance: string | null } | undefined;
+    return row?.provenance ? (JSON.parse(row.provenance) as Provenance) : undefined;
+  }
+
+  /** The versions whose provenance names this version among its inputs (what runs made from it). */
+  madeFrom(datasetId: string, id: string): { datasetId: string; id: string; provenance: Provenance }[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT DISTINCT v.dataset_id, v.id, v.provenance FROM versions v, json_each(v.provenance, '$.inputs') i
+           WHERE v.provenance IS NOT NULL AND json_extract(i.value, '$.datasetId') = ? AND json_extract(i.value, '$.versionId') = ?
+           ORDER BY v.committed_at, v.id`,
+        )
+        .all(datasetId, id) as { dataset_id: string; id: string; provenance: string }[]
+    ).map((r) => ({ datasetId: r.dataset_id, id: r.id, provenance: JSON.parse(r.provenance) as Provenance }));
+  }
+
   markCommitted(datasetId: string, id: string, committedAt: string, seal: Seal): void {
     this.db
       .prepare(

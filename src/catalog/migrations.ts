@@ -159,6 +159,7 @@ export const migrations: readonly (string | ((db: Db) => void))[] = [
   ) WITHOUT ROWID;
   CREATE INDEX packed_blobs_by_pack ON packed_blobs (provider_id, pack_id, offset);
   `,
+  /* 9 */ `ALTER TABLE versions ADD COLUMN provenance TEXT; -- JSON: where a job-made version came from, as its manifest says`,
 ];
 
 /** Seals the versions committed before seals existed, from the rows they have now. */

@@ -94,6 +94,25 @@ export interface RunInput {
   commit: string | null;
 }
 
+/** A run's input as provenance names it: with its dataset's name as it was when the run read it. */
+export interface ProvenanceInput extends RunInput {
+  datasetName: string | null;
+}
+
+/**
+ * Where a version made by a job came from: the run and the exact inputs it read. Written into
+ * the version's committed manifest (docs/jobs.md), so it travels with the bucket.
+ */
+export interface Provenance {
+  runId: string;
+  job: string;
+  command: string;
+  exitCode: number | null;
+  startedAt: string;
+  endedAt: string | null;
+  inputs: ProvenanceInput[];
+}
+
 export interface RunOutput {
   name: string;
   datasetId: string;

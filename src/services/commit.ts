@@ -1,5 +1,5 @@
 import type { AppContext } from './context.js';
-import type { FileEntry, Provider, Version } from '../core/model.js';
+import type { FileEntry, Provenance, Provider, Version } from '../core/model.js';
 import { ConflictError, IntegrityError, PreconditionFailedError } from '../core/errors.js';
 import { faultPoint } from '../core/faults.js';
 import { sealOfFiles } from '../catalog/seal.js';
@@ -27,7 +27,7 @@ export interface CommitResult extends VersionView {
 export async function commitVersion(
   ctx: AppContext,
   ref: string,
-  options: { allowIncomplete?: boolean } = {},
+  options: { allowIncomplete?: boolean; provenance?: Provenance } = {},
 ): Promise<CommitResult> {
   const resolved = resolveVersionId(ctx, ref);
   const { dataset } = resolved;
@@ -48,11 +48,12 @@ export async function commitVersion(
     await passGcGate(ctx, provider, backend);
     const files = ctx.catalog.files.list(dataset.id, version.id);
     await checkBlobs(ctx, provider, backend, resolved, files);
-    const committedAt = await writeManifest(backend, version, files);
+    const { committedAt, provenance } = await writeManifest(backend, version, files, options.provenance);
     faultPoint('commit:after-manifest');
     const seal = sealOfFiles(files);
     ctx.catalog.transaction(() => {
       ctx.catalog.datasets.markCommitted(dataset.id, version.id, committedAt, seal);
+      if (provenance) ctx.catalog.datasets.setProvenance(dataset.id, version.id, provenance);
       faultPoint('commit:in-transaction');
     });
   } catch (error) {
@@ -86,15 +87,20 @@ async function checkBlobs(
 }
 
 /** Writes the manifest once; one already there from an interrupted commit of the same files is adopted. */
-async function writeManifest(backend: StorageBackend, version: Version, files: FileEntry[]): Promise<string> {
+async function writeManifest(
+  backend: StorageBackend,
+  version: Version,
+  files: FileEntry[],
+  provenance: Provenance | undefined,
+): Promise<{ committedAt: string; provenance?: Provenance }> {
   const committedAt = new Date().toISOString();
   const key = manifestKey(version.datasetId, version.id);
   try {
-    await backend.put(key, encodeDoc(manifestDoc({ ...version, committedAt }, files)), {
+    await backend.put(key, encodeDoc(manifestDoc({ ...version, committedAt }, files, provenance)), {
       ifNoneMatch: true,
       contentType: 'application/json',
     });
-    return committedAt;
+    return { committedAt, provenance };
   } catch (error) {
     if (!(error instanceof PreconditionFailedError)) throw error;
     const existing = parseManifestDoc(key, await readObject(backend, key));
@@ -104,6 +110,6 @@ async function writeManifest(backend: StorageBackend, version: Version, files: F
         'ECOMMITTED',
       );
     }
-    return existing.committedAt;
+    return { committedAt: existing.committedAt, provenance: existing.provenance };
   }
 }

@@ -16,7 +16,7 @@ import { refreshForRead } from './sync.js';
 import { versionFiles } from './sealed.js';
 import { streamReader } from '../transfer/read-hashed.js';
 import { providerBlobReader, providerReadMany } from './packs.js';
-import { displayUrl, shownGitUrl } from '../transfer/url.js';
+import { displayUrl, shownGitUrl } from '../core/display-url.js';
 import { checkOut, remoteCommit } from '../transfer/git-clone.js';
 import type { SourceFile } from '../transfer/walk.js';
 

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { LOCAL_PROVIDER_NAME, type AppContext } from './context.js';
-import type { Dataset } from '../core/model.js';
+import type { Dataset, Provenance } from '../core/model.js';
 import { syncProvider } from './sync.js';
 import { NotFoundError } from '../core/errors.js';
 import { faultPoint } from '../core/faults.js';
@@ -128,12 +128,14 @@ export async function finishOutput(
   runId: string,
   o: PreparedOutput,
   succeeded: boolean,
+  /** where the version comes from, written into its manifest when it is committed */
+  provenance?: Provenance,
 ): Promise<JobOutputResult> {
   await mirrorDirectory(ctx, o.resolved, o.dir, { deleteMissing: true, warned: o.warned });
   const ref = `${o.resolved.dataset.id}:${o.resolved.version.id}`;
   const files = ctx.catalog.files.summary(o.resolved.dataset.id, o.resolved.version.id).fileCount;
   if (!succeeded) return { name: o.spec.name, ref, committed: false, files };
-  await commitVersion(ctx, ref);
+  await commitVersion(ctx, ref, { provenance });
   await removeDraft(ctx, o.resolved.dataset, o.resolved.version.id);
   ctx.catalog.runs.addOutput(runId, {
     name: o.spec.name,

@@ -7,6 +7,7 @@ import type { AppContext } from './context.js';
 import { NotFoundError, UsageError } from '../core/errors.js';
 import { newRunId } from '../core/ids.js';
 import type { RunStatus } from '../core/model.js';
+import { runProvenance } from './runs.js';
 import { DEFAULT_LOG_SYNC_MS, shellQuote, type InputSpec, type JobSpec } from '../jobs/spec.js';
 import { parseExecInput, parseExecOutput } from '../jobs/exec-args.js';
 import { chooseIsolation, type Isolation, type Mount } from '../jobs/isolation.js';
@@ -161,8 +162,9 @@ export async function runJob(ctx: AppContext, job: JobSpec, options: JobOptions)
     result.exitCode = exit.exitCode ?? (exit.signal ? 128 + (constants.signals[exit.signal] ?? 0) : null);
     const succeeded = exit.exitCode === 0;
     const hints: string[] = [];
+    const provenance = runProvenance(ctx, runId, { exitCode: result.exitCode });
     for (const o of synced) {
-      const made = await finishOutput(ctx, runId, o, succeeded);
+      const made = await finishOutput(ctx, runId, o, succeeded, provenance);
       result.outputs.push(made);
       if (!succeeded) hints.push(failureHint(made, o));
     }

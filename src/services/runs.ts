@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { AppContext } from './context.js';
-import type { Run, RunInput, RunOutput } from '../core/model.js';
+import type { Provenance, Run, RunInput, RunOutput } from '../core/model.js';
 import { NotFoundError } from '../core/errors.js';
 
 /**
@@ -40,16 +40,35 @@ export function runDetails(ctx: AppContext, id: string): RunDetails {
   return { ...settle(ctx, run), inputs: named(ctx, runs.inputs(id)), outputs: named(ctx, runs.outputs(id)) };
 }
 
-/** Where a version came from, when a job made it: the run and the exact input versions. */
-export function provenanceOf(
-  ctx: AppContext,
-  datasetId: string,
-  versionId: string,
-): { runId: string; job: string; inputs: NamedRunInput[] } | undefined {
+/**
+ * Where a version came from, when a job made it: as its manifest says (kept in the catalog at
+ * commit and by sync), else, for a version committed here before manifests carried it, as this
+ * machine's run records say.
+ */
+export function provenanceOf(ctx: AppContext, datasetId: string, versionId: string): Provenance | undefined {
+  const recorded = ctx.catalog.datasets.provenance(datasetId, versionId);
+  if (recorded) return recorded;
   const runId = ctx.catalog.runs.producerOf(datasetId, versionId);
-  const run = runId === undefined ? undefined : ctx.catalog.runs.get(runId);
+  return runId === undefined ? undefined : runProvenance(ctx, runId);
+}
+
+/** A run's provenance as this catalog records it: for the versions it commits, and older ones. */
+export function runProvenance(
+  ctx: AppContext,
+  runId: string,
+  ending?: { exitCode: number | null },
+): Provenance | undefined {
+  const run = ctx.catalog.runs.get(runId);
   if (!run) return undefined;
-  return { runId: run.id, job: run.job, inputs: named(ctx, ctx.catalog.runs.inputs(run.id)) };
+  return {
+    runId: run.id,
+    job: run.job,
+    command: run.command,
+    exitCode: ending ? ending.exitCode : run.exitCode,
+    startedAt: run.startedAt,
+    endedAt: ending ? new Date().toISOString() : run.endedAt,
+    inputs: named(ctx, ctx.catalog.runs.inputs(run.id)),
+  };
 }
 
 function named<T extends { datasetId: string | null }>(ctx: AppContext, items: T[]): Named<T>[] {

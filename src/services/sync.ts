@@ -76,6 +76,11 @@ export async function syncProvider(ctx: AppContext, provider: Provider, only?: s
       const versionId = idOfKey(key);
       if (datasets.version(id, versionId)?.committedAt) continue;
       const manifest = await readDoc(backend, key, parseManifestDoc, result);
+      if (manifest?.droppedProvenance) {
+        ctx.reporter.warn(
+          `${key}: dropped its provenance (${manifest.droppedProvenance}); the version is usable without it`,
+        );
+      }
       if (manifest) list.push(Object.assign(manifest, { key }));
     }
     fresh.set(id, list);
@@ -179,6 +184,7 @@ function applyDataset(
     }
     files.upsert(doc.id, m.versionId, m.files);
     datasets.markCommitted(doc.id, m.versionId, m.committedAt, files.seal(doc.id, m.versionId));
+    if (m.provenance) datasets.setProvenance(doc.id, m.versionId, m.provenance);
     files.recordProviderBlobs(provider.id, m.files);
     result.versions.added++;
     result.versionRefs.added.push({ ref: `${doc.id}:${m.versionId}`, dataset: doc.name });

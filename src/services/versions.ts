@@ -1,5 +1,5 @@
 import type { AppContext } from './context.js';
-import type { Dataset, Version } from '../core/model.js';
+import type { Dataset, Provenance, Version } from '../core/model.js';
 import { ConflictError, UsageError } from '../core/errors.js';
 import { newVersionId } from '../core/ids.js';
 import { readAll } from '../storage/backend.js';
@@ -82,7 +82,7 @@ export function listVersions(ctx: AppContext, input: { id: string; isCommitted?:
 export function versionDetails(
   ctx: AppContext,
   ref: string,
-): VersionView & { datasetName: string; provenance: ReturnType<typeof provenanceOf> | null } {
+): VersionView & { datasetName: string; provenance: Provenance | null } {
   const { dataset, version } = resolveRef(ctx, ref);
   return {
     ...viewVersion(ctx, version),

@@ -1,7 +1,8 @@
-import type { Dataset, FileEntry, Tag, Version } from '../core/model.js';
+import type { Dataset, FileEntry, Provenance, Tag, Version } from '../core/model.js';
 import { IntegrityError } from '../core/errors.js';
 import { checkManifestPath } from '../core/paths-in-manifest.js';
 import { DATASET_ID, VERSION_ID } from '../core/ids.js';
+import { parseProvenance } from './provenance-doc.js';
 
 /**
  * The documents that make a bucket describe itself (DESIGN.md's layout): dataset.json, one
@@ -25,6 +26,8 @@ export interface ManifestDoc {
   message: string;
   createdAt: string;
   committedAt: string;
+  /** where a version a job made came from (added later, optional: older Strata ignores it) */
+  provenance?: Provenance;
   files: FileEntry[];
 }
 
@@ -45,13 +48,18 @@ export const datasetDoc = (d: Dataset): DatasetDoc => ({
   updatedAt: d.updatedAt,
 });
 
-export const manifestDoc = (v: VersionHead & { committedAt: string }, files: FileEntry[]): ManifestDoc => ({
+export const manifestDoc = (
+  v: VersionHead & { committedAt: string },
+  files: FileEntry[],
+  provenance?: Provenance,
+): ManifestDoc => ({
   format: 'strata.manifest/1',
   datasetId: v.datasetId,
   versionId: v.id,
   message: v.message,
   createdAt: v.createdAt,
   committedAt: v.committedAt,
+  ...(provenance ? { provenance } : {}),
   files,
 });
 
@@ -140,8 +148,13 @@ export function parseTagDoc(key: string, bytes: Buffer): TagDoc {
   };
 }
 
-export function parseManifestDoc(key: string, bytes: Buffer): ManifestDoc {
+/**
+ * A manifest, refused whole when anything of the version is wrong. Its provenance is not the
+ * version: a malformed one is dropped, said in `droppedProvenance`, and the version kept.
+ */
+export function parseManifestDoc(key: string, bytes: Buffer): ManifestDoc & { droppedProvenance?: string } {
   const r = parseObject(key, bytes, 'strata.manifest/1');
+  const { provenance, dropped } = parseProvenance(r.raw.provenance);
   return {
     format: 'strata.manifest/1',
     datasetId: r.string('datasetId', DATASET_ID),
@@ -149,6 +162,8 @@ export function parseManifestDoc(key: string, bytes: Buffer): ManifestDoc {
     message: r.string('message'),
     createdAt: r.string('createdAt'),
     committedAt: r.string('committedAt'),
+    ...(provenance ? { provenance } : {}),
+    ...(dropped ? { droppedProvenance: dropped } : {}),
     files: parseFiles(r),
   };
 }

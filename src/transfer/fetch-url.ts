@@ -9,7 +9,7 @@ import { NotFoundError, StorageError, UsageError } from '../core/errors.js';
 import { assertManifestPath, checkManifestPath } from '../core/paths-in-manifest.js';
 import { extractArchive, sniffArchive } from './archive.js';
 import type { SourceFile } from './walk.js';
-import { displayUrl } from './url.js';
+import { displayUrl } from '../core/display-url.js';
 
 export interface SpooledSource {
   /** ready for putFiles, sorted by path */

@@ -4,7 +4,7 @@ import { removeTree } from '../core/remove-tree.js';
 import { join } from 'node:path';
 import { EnvironmentError, NotFoundError } from '../core/errors.js';
 import { planSources, type SourceFile } from './walk.js';
-import { shownGitUrl } from './url.js';
+import { shownGitUrl } from '../core/display-url.js';
 
 /**
  * Git inputs of jobs (docs/jobs.md): a remote's branch, tag or commit cloned and checked out,

@@ -1,5 +1,5 @@
 import type { PutResult } from '../services/files.js';
-import type { NamedRunInput } from '../services/runs.js';
+import type { ProvenanceInput } from '../core/model.js';
 import type { versionDetails } from '../services/versions.js';
 import { details, formatBytes } from './table.js';
 
@@ -9,7 +9,7 @@ export function namedRef(v: { ref: string; dataset: string | null }): string {
 }
 
 /** A run's input: the URL it fetched, or the exact version it read. */
-export function runInputText(i: NamedRunInput): string {
+export function runInputText(i: ProvenanceInput): string {
   if (i.commit) return `${i.name}: ${i.url} at ${i.commit}`;
   return `${i.name}: ${i.url ?? namedRef({ ref: `${i.datasetId}:${i.versionId}`, dataset: i.datasetName })}`;
 }
@@ -30,7 +30,9 @@ export function versionDetailsText(v: Details): string {
     ['Committed at', v.committedAt],
     ...(p
       ? ([
-          ['Made by run', `${p.runId} (job ${p.job})`],
+          ['Made by run', `${p.runId} (job ${p.job}, ${p.exitCode === null ? 'no exit code' : `exit ${p.exitCode}`})`],
+          ['Run time', `${p.startedAt} → ${p.endedAt ?? '?'}`],
+          ['Command', p.command],
           ['From inputs', p.inputs.map(runInputText).join('\n')],
         ] as [string, string][])
       : []),

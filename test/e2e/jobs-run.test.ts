@@ -118,12 +118,16 @@ describe.concurrent('jobs run', () => {
       expect(clean.provenance).toEqual({
         runId: prepare.runId,
         job: 'prepare',
+        command: PREPARE_AND_TRAIN[6]!.slice('    run: '.length),
+        exitCode: 0,
+        startedAt: expect.any(String) as string,
+        endedAt: expect.any(String) as string,
         inputs: [
           { name: 'raw', datasetId: raw.id, datasetName: 'raw', versionId: rawVersion.id, url: null, commit: null },
         ],
       });
       // train read what prepare made in this run: exactly that committed version.
-      expect(model.provenance).toEqual({
+      expect(model.provenance).toMatchObject({
         runId: train.runId,
         job: 'train',
         inputs: [
@@ -188,7 +192,7 @@ describe.concurrent('jobs run', () => {
       expect(second.jobs.map((j) => j.job)).toEqual(['train']);
       const model2 = await details(o, 'model:candidate');
       expect(model2.id).not.toBe(model.id); // the tag moved to the new version
-      expect(model2.provenance).toEqual({
+      expect(model2.provenance).toMatchObject({
         runId: ran(second.jobs[0]).runId,
         job: 'train',
         inputs: [

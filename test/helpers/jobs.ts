@@ -67,7 +67,15 @@ export interface VersionDetailsJson {
   tags: string[];
   fileCount: number;
   datasetName: string;
-  provenance: { runId: string; job: string; inputs: RunInputJson[] } | null;
+  provenance: {
+    runId: string;
+    job: string;
+    command: string;
+    exitCode: number | null;
+    startedAt: string;
+    endedAt: string | null;
+    inputs: RunInputJson[];
+  } | null;
 }
 
 /** Writes a job spec (lines joined with \n) and returns its path. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { displayUrl, shownGitUrl } from '../../src/transfer/url.js';
+import { displayUrl, shownGitUrl } from '../../src/core/display-url.js';
 
 describe('URLs as runs record them', () => {
   it('an http URL loses its user, password, fragment and query', () => {
