@@ -4,8 +4,8 @@ import { shownGitUrl } from '../core/display-url.js';
 
 /** Inputs one provenance may name: more is not a job spec's, it is a document made to hurt. */
 const MAX_INPUTS = 1000;
-/** Longest text field kept (a command line may be long; a megabyte is not one). */
-const MAX_TEXT = 16 * 1024;
+/** Longest text field kept (a job's script may be long; a megabyte is not one). */
+const MAX_TEXT = 256 * 1024;
 const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const COMMIT = /^[0-9a-f]{7,64}$/;
 const NAME = /^[A-Za-z0-9._-]{1,200}$/;
