@@ -159,7 +159,23 @@ export const migrations: readonly (string | ((db: Db) => void))[] = [
   ) WITHOUT ROWID;
   CREATE INDEX packed_blobs_by_pack ON packed_blobs (provider_id, pack_id, offset);
   `,
-  /* 9 */ `ALTER TABLE versions ADD COLUMN provenance TEXT; -- JSON: where a job-made version came from, as its manifest says`,
+  /* 9 */ `
+  ALTER TABLE versions ADD COLUMN provenance TEXT; -- JSON: where a job-made version came from, as its manifest says
+  -- Versions committed before manifests carried provenance get it from this machine's run records.
+  UPDATE versions SET provenance = (
+    SELECT json_object(
+      'runId', r.id, 'job', r.job, 'command', r.command, 'exitCode', r.exit_code,
+      'startedAt', r.started_at, 'endedAt', r.ended_at,
+      'inputs', (
+        SELECT json_group_array(json_object(
+          'name', i.name, 'datasetId', i.dataset_id, 'datasetName', d.name, 'versionId', i.version_id,
+          'url', i.url, 'commit', i.git_commit))
+        FROM (SELECT * FROM run_inputs WHERE run_id = r.id ORDER BY name) i
+        LEFT JOIN datasets d ON d.id = i.dataset_id))
+    FROM run_outputs o JOIN runs r ON r.id = o.run_id
+    WHERE o.dataset_id = versions.dataset_id AND o.version_id = versions.id)
+  WHERE committed_at IS NOT NULL;
+  `,
 ];
 
 /** Seals the versions committed before seals existed, from the rows they have now. */

@@ -8,6 +8,7 @@ import { manifestKey } from '../storage/keys.js';
 import { encodeDoc, manifestDoc, parseManifestDoc } from '../storage/records.js';
 import { checkPresence } from './presence.js';
 import { removeDraft, writeDraft } from './drafts.js';
+import { producerProvenance } from './runs.js';
 import { passGcGate } from './gc-state.js';
 import { claimCommit } from './version-claims.js';
 import { findProvider, resolveVersionId, type Resolved } from './resolve.js';
@@ -48,7 +49,12 @@ export async function commitVersion(
     await passGcGate(ctx, provider, backend);
     const files = ctx.catalog.files.list(dataset.id, version.id);
     await checkBlobs(ctx, provider, backend, resolved, files);
-    const { committedAt, provenance } = await writeManifest(backend, version, files, options.provenance);
+    const { committedAt, provenance } = await writeManifest(
+      backend,
+      version,
+      files,
+      options.provenance ?? producerProvenance(ctx, dataset.id, version.id),
+    );
     faultPoint('commit:after-manifest');
     const seal = sealOfFiles(files);
     ctx.catalog.transaction(() => {

@@ -41,18 +41,24 @@ export function runDetails(ctx: AppContext, id: string): RunDetails {
 }
 
 /**
- * Where a version came from, when a job made it: as its manifest says (kept in the catalog at
- * commit and by sync), else, for a version committed here before manifests carried it, as this
- * machine's run records say.
+ * Where a version came from, when a job made it: as its manifest says, kept in the catalog at
+ * commit and by sync (a version committed here before manifests carried it: as this machine's run
+ * records said, catalog migration 9).
  */
 export function provenanceOf(ctx: AppContext, datasetId: string, versionId: string): Provenance | undefined {
-  const recorded = ctx.catalog.datasets.provenance(datasetId, versionId);
-  if (recorded) return recorded;
+  return ctx.catalog.datasets.provenance(datasetId, versionId);
+}
+
+/**
+ * The provenance of the run that wrote an uncommitted version, for its manifest: a job's output
+ * committed by hand after the job failed still says where its files came from.
+ */
+export function producerProvenance(ctx: AppContext, datasetId: string, versionId: string): Provenance | undefined {
   const runId = ctx.catalog.runs.producerOf(datasetId, versionId);
   return runId === undefined ? undefined : runProvenance(ctx, runId);
 }
 
-/** A run's provenance as this catalog records it: for the versions it commits, and older ones. */
+/** A run's provenance as this catalog records it; `ending`: the run is ending now with this exit code. */
 export function runProvenance(
   ctx: AppContext,
   runId: string,
