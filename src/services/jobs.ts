@@ -36,6 +36,10 @@ export interface JobOptions {
   cacheDir?: string;
   /** what JOB.outputs.NAME inputs read: "job.output" → DATASET_ID:VERSION (made earlier in this run, or resolved) */
   upstream?: Map<string, string>;
+  /** the run's id when it was chosen before (a run submitted to Slurm); else a new one */
+  runId?: string;
+  /** told the uncommitted versions the outputs go to, once they exist (a Slurm run records them) */
+  onOutputs?(outputs: JobOutputResult[]): Promise<void>;
   stdout: Writable;
   stderr: Writable;
   signal?: AbortSignal;
@@ -58,7 +62,7 @@ export interface JobResult {
  * (and tagged) when it exits 0. The run, its exact inputs and its outputs are recorded.
  */
 export async function runJob(ctx: AppContext, job: JobSpec, options: JobOptions): Promise<JobResult> {
-  const runId = newRunId();
+  const runId = options.runId ?? newRunId();
   const runDir = join(ctx.paths.home, 'runs', runId);
   const logsDir = join(runDir, 'logs');
   await mkdir(logsDir, { recursive: true });
@@ -83,6 +87,10 @@ export async function runJob(ctx: AppContext, job: JobSpec, options: JobOptions)
     logPath,
     startedAt: new Date().toISOString(),
     endedAt: null,
+    executor: 'local',
+    slurmJobId: null,
+    storageProviderId: null,
+    needs: [],
   });
   const result: JobResult = {
     job: job.name,
@@ -134,6 +142,14 @@ export async function runJob(ctx: AppContext, job: JobSpec, options: JobOptions)
       ? await prepareOutput(ctx, runId, logsDir, job.logs, { ...options, isLog: true })
       : undefined;
     const synced = [...outputs, ...(logOutput ? [logOutput] : [])];
+    await options.onOutputs?.(
+      synced.map((o) => ({
+        name: o.spec.name,
+        ref: `${o.resolved.dataset.id}:${o.resolved.version.id}`,
+        committed: false,
+        files: 0,
+      })),
+    );
 
     const env = jobEnv(job, isolation, runDir, runId, inputMounts, outputs);
     const syncers: Syncer[] = synced
