@@ -1,0 +1,175 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AppContext } from './context.js';
+import { NotFoundError, UsageError } from '../core/errors.js';
+import { FINAL_STATUSES, type Run, type RunStatus } from '../core/model.js';
+import { scancel, slurmStates, type SlurmJobState } from '../jobs/slurm.js';
+import { draftKey } from '../storage/keys.js';
+import { readIfPresent } from '../storage/backend.js';
+import { parseDraftDoc } from '../storage/records.js';
+import type { RunDoc } from '../storage/run-doc.js';
+import { findProvider } from './resolve.js';
+import { syncProvider } from './sync.js';
+import { readRunDoc, writeRunDoc } from './run-records.js';
+import { listRuns, runDetails, type RunDetails } from './runs.js';
+
+const isFinal = (s: RunStatus): boolean => FINAL_STATUSES.includes(s);
+
+/**
+ * Brings this catalog's Slurm runs up to date from their records in the bucket and from Slurm
+ * (squeue, scontrol; accounting may be off). A run is lost when Slurm no longer knows its job and
+ * no final record exists. Dependants of a run that did not succeed are cancelled (Slurm would
+ * leave them pending) and marked so.
+ */
+export async function refreshSlurmRuns(ctx: AppContext, only?: readonly string[]): Promise<void> {
+  const open = ctx.catalog.runs
+    .list()
+    .filter((r) => r.executor === 'slurm' && !isFinal(r.status) && (!only || only.includes(r.id)));
+  if (open.length === 0) return;
+  // A teammate's machine may have no Slurm commands: the records alone then say what they can.
+  const states = await slurmStates(open.map((r) => r.slurmJobId).filter((id) => id !== null)).catch(() => undefined);
+  for (const run of open) {
+    const provider = findProvider(ctx, run.storageProviderId!);
+    const doc = await readRunDoc(ctx, provider, run.id).catch(() => undefined);
+    const slurm = run.slurmJobId === null ? undefined : states?.get(run.slurmJobId);
+    const status = states ? decide(doc, slurm) : (doc?.status ?? run.status);
+    if (doc) await importRecord(ctx, run, doc);
+    if (status === run.status) continue;
+    const exitCode = doc && isFinal(doc.status) ? doc.exitCode : (slurm?.exitCode ?? null);
+    const endedAt = isFinal(status) ? (doc?.endedAt ?? new Date().toISOString()) : null;
+    ctx.catalog.runs.update(run.id, { status, exitCode, endedAt, ...(doc?.host ? { host: doc.host } : {}) });
+    // Teammates read the record: one Slurm alone knew the end of should say it too.
+    if (isFinal(status) && (!doc || !isFinal(doc.status)))
+      await writeRunDoc(ctx, provider, { id: run.id, job: run.job, command: run.command, status, exitCode, endedAt });
+  }
+  await cancelDependants(ctx);
+}
+
+/** The record's final word wins; else what Slurm says; else (Slurm forgot the job) lost. */
+function decide(doc: RunDoc | undefined, slurm: SlurmJobState | undefined): RunStatus {
+  if (doc && isFinal(doc.status) && doc.status !== 'lost') return doc.status;
+  if (!slurm) return 'lost';
+  switch (slurm.state) {
+    case 'PENDING':
+    case 'REQUEUED':
+      return 'pending';
+    case 'CONFIGURING':
+      return 'pending';
+    case 'RUNNING':
+    case 'COMPLETING':
+    case 'SUSPENDED':
+      return 'running';
+    case 'CANCELLED':
+      return 'cancelled';
+    default:
+      // COMPLETED without a final record, FAILED, TIMEOUT, NODE_FAIL, OUT_OF_MEMORY …
+      return 'failed';
+  }
+}
+
+/**
+ * What the node recorded enters this catalog: exact inputs, the versions made (committed ones
+ * synced from the bucket, so `versions details` shows them; uncommitted ones opened from their
+ * drafts, so they can be read, committed or resumed from here).
+ */
+async function importRecord(ctx: AppContext, run: Run, doc: RunDoc): Promise<void> {
+  const { runs, datasets } = ctx.catalog;
+  const provider = findProvider(ctx, run.storageProviderId!);
+  for (const i of doc.inputs) runs.addInput(run.id, i);
+  for (const o of doc.outputs) {
+    if (o.committed && !datasets.version(o.datasetId, o.versionId)?.committedAt) {
+      await syncProvider(ctx, provider, o.datasetId);
+    } else if (!o.committed && !datasets.version(o.datasetId, o.versionId)) {
+      if (!datasets.get(o.datasetId)) await syncProvider(ctx, provider, o.datasetId);
+      await openDraft(ctx, o.datasetId, o.versionId);
+    }
+    if (datasets.version(o.datasetId, o.versionId)) runs.addOutput(run.id, o);
+  }
+}
+
+async function openDraft(ctx: AppContext, datasetId: string, versionId: string): Promise<void> {
+  const dataset = ctx.catalog.datasets.get(datasetId);
+  if (!dataset) return;
+  const backend = await ctx.backend(findProvider(ctx, dataset.storageProviderId));
+  const key = draftKey(datasetId, versionId);
+  const bytes = await readIfPresent(backend, key);
+  const draft = bytes && parseDraftDoc(key, bytes);
+  if (!draft || draft.datasetId !== datasetId || draft.versionId !== versionId) {
+    // Nothing synced yet: the version is known, and empty.
+    ctx.catalog.datasets.insertVersion({
+      datasetId,
+      id: versionId,
+      message: '',
+      createdAt: new Date().toISOString(),
+      committedAt: null,
+    });
+    return;
+  }
+  ctx.catalog.transaction(() => {
+    ctx.catalog.datasets.insertVersion({
+      datasetId,
+      id: versionId,
+      message: draft.message ?? '',
+      createdAt: draft.createdAt ?? draft.updatedAt,
+      committedAt: null,
+    });
+    ctx.catalog.files.upsert(datasetId, versionId, draft.files);
+  });
+}
+
+async function cancelDependants(ctx: AppContext): Promise<void> {
+  for (;;) {
+    const all = ctx.catalog.runs.list();
+    const ended = new Set(all.filter((r) => ['failed', 'cancelled', 'lost'].includes(r.status)).map((r) => r.id));
+    const doomed = all.filter((r) => r.executor === 'slurm' && !isFinal(r.status) && r.needs.some((n) => ended.has(n)));
+    if (doomed.length === 0) return;
+    for (const run of doomed) await markCancelled(ctx, run, `a run it needs did not succeed`);
+  }
+}
+
+async function markCancelled(ctx: AppContext, run: Run, why: string): Promise<void> {
+  if (run.slurmJobId) await scancel([run.slurmJobId]);
+  const endedAt = new Date().toISOString();
+  ctx.catalog.runs.update(run.id, { status: 'cancelled', exitCode: null, endedAt });
+  const provider = findProvider(ctx, run.storageProviderId!);
+  await writeRunDoc(ctx, provider, { id: run.id, job: run.job, command: run.command, status: 'cancelled', endedAt });
+  ctx.reporter.info(`run ${run.id} (job ${run.job}, Slurm job ${run.slurmJobId}) cancelled: ${why}`);
+}
+
+/** `jobs cancel`: Slurm cancels the job (its `jobs exec` makes a final sync within KillWait). */
+export async function cancelRun(ctx: AppContext, id: string): Promise<Run> {
+  await refreshSlurmRuns(ctx, [id]);
+  const run = ctx.catalog.runs.get(id);
+  if (!run) throw new NotFoundError(`no run "${id}"; see: strata jobs list`, 'ENORUN');
+  if (run.executor !== 'slurm')
+    throw new UsageError(`run ${id} ran on this machine, not on Slurm: stop its jobs run or jobs exec (Ctrl-C)`);
+  if (isFinal(run.status)) return run;
+  await markCancelled(ctx, run, 'strata jobs cancel');
+  await cancelDependants(ctx);
+  return ctx.catalog.runs.get(id)!;
+}
+
+export async function listJobRuns(ctx: AppContext): Promise<Run[]> {
+  await refreshSlurmRuns(ctx);
+  return listRuns(ctx);
+}
+
+export async function jobRunDetails(ctx: AppContext, id: string): Promise<RunDetails> {
+  await refreshSlurmRuns(ctx, [id]);
+  return runDetails(ctx, id);
+}
+
+/** Follows runs to their ends, saying each change of state; returns them as they ended. */
+export async function waitForRuns(ctx: AppContext, ids: readonly string[], signal?: AbortSignal): Promise<Run[]> {
+  const seen = new Map<string, RunStatus>();
+  for (;;) {
+    await refreshSlurmRuns(ctx, ids);
+    const runs = ids.map((id) => ctx.catalog.runs.get(id)!);
+    for (const r of runs) {
+      if (seen.get(r.id) !== r.status)
+        ctx.reporter.info(`run ${r.id} (job ${r.job}, Slurm job ${r.slurmJobId}): ${r.status}`);
+      seen.set(r.id, r.status);
+    }
+    if (runs.every((r) => isFinal(r.status))) return runs;
+    await sleep(500, undefined, { signal });
+  }
+}
