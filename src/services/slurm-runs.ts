@@ -78,7 +78,7 @@ async function importRecord(ctx: AppContext, run: Run, doc: RunDoc): Promise<voi
   for (const o of doc.outputs) {
     if (o.committed && !datasets.version(o.datasetId, o.versionId)?.committedAt) {
       await syncProvider(ctx, provider, o.datasetId);
-    } else if (!o.committed && !datasets.version(o.datasetId, o.versionId)) {
+    } else if (!o.committed) {
       if (!datasets.get(o.datasetId)) await syncProvider(ctx, provider, o.datasetId);
       await openDraft(ctx, o.datasetId, o.versionId);
     }
@@ -86,33 +86,26 @@ async function importRecord(ctx: AppContext, run: Run, doc: RunDoc): Promise<voi
   }
 }
 
+/** An uncommitted output as its draft in the bucket says now (the node syncs it while the job runs). */
 async function openDraft(ctx: AppContext, datasetId: string, versionId: string): Promise<void> {
-  const dataset = ctx.catalog.datasets.get(datasetId);
+  const { datasets, files } = ctx.catalog;
+  const dataset = datasets.get(datasetId);
   if (!dataset) return;
   const backend = await ctx.backend(findProvider(ctx, dataset.storageProviderId));
   const key = draftKey(datasetId, versionId);
   const bytes = await readIfPresent(backend, key);
   const draft = bytes && parseDraftDoc(key, bytes);
-  if (!draft || draft.datasetId !== datasetId || draft.versionId !== versionId) {
-    // Nothing synced yet: the version is known, and empty.
-    ctx.catalog.datasets.insertVersion({
-      datasetId,
-      id: versionId,
-      message: '',
-      createdAt: new Date().toISOString(),
-      committedAt: null,
-    });
-    return;
-  }
+  const known = datasets.version(datasetId, versionId);
+  if (known?.committedAt) return;
   ctx.catalog.transaction(() => {
-    ctx.catalog.datasets.insertVersion({
-      datasetId,
-      id: versionId,
-      message: draft.message ?? '',
-      createdAt: draft.createdAt ?? draft.updatedAt,
-      committedAt: null,
-    });
-    ctx.catalog.files.upsert(datasetId, versionId, draft.files);
+    if (!known) {
+      const createdAt = draft ? (draft.createdAt ?? draft.updatedAt) : new Date().toISOString();
+      datasets.insertVersion({ datasetId, id: versionId, message: draft?.message ?? '', createdAt, committedAt: null });
+    }
+    if (draft && draft.datasetId === datasetId && draft.versionId === versionId) {
+      files.deleteUnder(datasetId, versionId, '');
+      files.upsert(datasetId, versionId, draft.files);
+    }
   });
 }
 

@@ -87,7 +87,7 @@ export async function submitSpec(ctx: AppContext, input: SlurmSubmitInput): Prom
   const locator = recordProviderOf(provider, input.credentialsFile && resolve(input.credentialsFile));
   const planned = new Map<string, Planned>();
   for (const job of checked.chosen) {
-    const outputs = await outputArgs(ctx, job);
+    const outputs = await outputArgs(ctx, job, provider);
     planned.set(job.name, plan(ctx, input, checked, job, locator, outputs, planned));
   }
   for (const p of planned.values()) {
@@ -133,7 +133,11 @@ function recordProvider(ctx: AppContext, checked: CheckedSpec, file: string): Pr
   for (const job of checked.chosen) {
     for (const ref of checked.resolved.get(job.name)?.values() ?? [])
       ids.add(resolveRef(ctx, ref).dataset.storageProviderId);
-    for (const o of [...job.outputs, ...(job.logs ? [job.logs] : [])]) ids.add(outputProviderId(ctx, o));
+    // An output dataset still to be made goes where the rest is (below): it names no provider.
+    for (const o of [...job.outputs, ...(job.logs ? [job.logs] : [])]) {
+      const id = outputProviderId(ctx, o);
+      if (id !== undefined) ids.add(id);
+    }
   }
   if (ids.size === 0) ids.add(findProvider(ctx, LOCAL_PROVIDER_NAME).id);
   if (ids.size > 1) {
@@ -146,19 +150,21 @@ function recordProvider(ctx: AppContext, checked: CheckedSpec, file: string): Pr
   return findProvider(ctx, [...ids][0]!);
 }
 
-function outputProviderId(ctx: AppContext, o: OutputSpec): string {
+/** An output's provider when it is decided: its dataset's, or the one it names; else undefined. */
+function outputProviderId(ctx: AppContext, o: OutputSpec): string | undefined {
   try {
     return findDataset(ctx, o.dataset).storageProviderId;
   } catch {
-    return findProvider(ctx, o.storageProviderId ?? LOCAL_PROVIDER_NAME).id;
+    return o.storageProviderId === undefined ? undefined : findProvider(ctx, o.storageProviderId).id;
   }
 }
 
 /** `--output`/`--logs` values naming each output's dataset by id: a node finds it in the bucket. */
-async function outputArgs(ctx: AppContext, job: JobSpec): Promise<string[]> {
+async function outputArgs(ctx: AppContext, job: JobSpec, provider: Provider): Promise<string[]> {
   const args: string[] = [];
+  const made = (o: OutputSpec) => outputDataset(ctx, { ...o, storageProviderId: o.storageProviderId ?? provider.id });
   for (const o of job.outputs) {
-    const dataset = await outputDataset(ctx, o);
+    const dataset = await made(o);
     const sync = o.syncMs === null ? 'off' : `${Math.round(o.syncMs / 1000)}s`;
     args.push(
       '--output',
@@ -166,7 +172,7 @@ async function outputArgs(ctx: AppContext, job: JobSpec): Promise<string[]> {
     );
   }
   if (job.logs) {
-    const dataset = await outputDataset(ctx, job.logs);
+    const dataset = await made(job.logs);
     args.push('--logs', `${dataset.id}${job.logs.tag ? `:${job.logs.tag}` : ''}`);
   }
   return args;
