@@ -11,6 +11,7 @@ import { findProvider } from './resolve.js';
 import { syncProvider } from './sync.js';
 import { readRunDoc, writeRunDoc } from './run-records.js';
 import { listRuns, runDetails, type RunDetails } from './runs.js';
+import { versionDetails } from './versions.js';
 
 const isFinal = (s: RunStatus): boolean => FINAL_STATUSES.includes(s);
 
@@ -128,17 +129,41 @@ async function markCancelled(ctx: AppContext, run: Run, why: string): Promise<vo
   ctx.reporter.info(`run ${run.id} (job ${run.job}, Slurm job ${run.slurmJobId}) cancelled: ${why}`);
 }
 
-/** `jobs cancel`: Slurm cancels the job (its `jobs exec` makes a final sync within KillWait). */
-export async function cancelRun(ctx: AppContext, id: string): Promise<Run> {
+/**
+ * `jobs cancel`: Slurm cancels the job. A running one gets SIGTERM, and its `jobs exec` makes a
+ * final sync within the cluster's KillWait: this waits for that end, then takes in its record.
+ */
+export async function cancelRun(ctx: AppContext, id: string, signal?: AbortSignal): Promise<Run> {
   await refreshSlurmRuns(ctx, [id]);
   const run = ctx.catalog.runs.get(id);
   if (!run) throw new NotFoundError(`no run "${id}"; see: strata jobs list`, 'ENORUN');
   if (run.executor !== 'slurm')
     throw new UsageError(`run ${id} ran on this machine, not on Slurm: stop its jobs run or jobs exec (Ctrl-C)`);
   if (isFinal(run.status)) return run;
-  await markCancelled(ctx, run, 'strata jobs cancel');
+  if (run.status === 'pending' || !run.slurmJobId) await markCancelled(ctx, run, 'strata jobs cancel');
+  else {
+    await scancel([run.slurmJobId]);
+    for (;;) {
+      const state = (await slurmStates([run.slurmJobId])).get(run.slurmJobId)?.state;
+      if (!state || !['RUNNING', 'COMPLETING', 'CONFIGURING', 'PENDING'].includes(state)) break;
+      await sleep(300, undefined, { signal });
+    }
+    const provider = findProvider(ctx, run.storageProviderId!);
+    const doc = await readRunDoc(ctx, provider, run.id).catch(() => undefined);
+    if (doc) await importRecord(ctx, run, doc);
+    const endedAt = doc?.endedAt ?? new Date().toISOString();
+    ctx.catalog.runs.update(run.id, { status: 'cancelled', exitCode: doc?.exitCode ?? null, endedAt });
+    if (!doc || !isFinal(doc.status))
+      await writeRunDoc(ctx, provider, { id, job: run.job, command: run.command, status: 'cancelled', endedAt });
+  }
   await cancelDependants(ctx);
   return ctx.catalog.runs.get(id)!;
+}
+
+/** `versions details`: a version a Slurm run made shows with its provenance, no sync asked. */
+export async function versionDetailsNow(ctx: AppContext, ref: string): Promise<ReturnType<typeof versionDetails>> {
+  await refreshSlurmRuns(ctx);
+  return versionDetails(ctx, ref);
 }
 
 export async function listJobRuns(ctx: AppContext): Promise<Run[]> {

@@ -235,6 +235,8 @@ function plan(
     `--chdir=${jobCwd(job, input.file)}`,
     `--output=${logDir}/strata-slurm-%j.out`,
     exportArg(ctx.env),
+    // Should no Strata be watching when a job fails, Slurm cancels its dependants on a later pass.
+    '--kill-on-invalid-dep=yes',
     ...(input.partition ? [`--partition=${input.partition}`] : []),
     ...sbatchResourceArgs(job.resources),
     ...input.sbatchArgs,

@@ -106,7 +106,8 @@ const longJob = (dir: string): string =>
     '  train:',
     '    outputs:',
     '      ckpt: { type: dataset, with: { ref: ckpt, storageProviderId: team }, sync: 1s }',
-    '    run: echo one > "$STRATA_OUTPUT_CKPT/ep1.txt"; sleep 120',
+    // On SIGTERM (scancel) the job writes one more file: the node's final sync must carry it.
+    `    run: trap 'echo bye > "$STRATA_OUTPUT_CKPT/bye.txt"; exit 143' TERM; echo one > "$STRATA_OUTPUT_CKPT/ep1.txt"; sleep 120 & wait`,
   );
 
 describe.skipIf(!s3 || !cluster)('jobs run --executor slurm (a real Slurm, Ceph RGW)', () => {
@@ -235,7 +236,7 @@ describe.skipIf(!s3 || !cluster)('jobs run --executor slurm (a real Slurm, Ceph 
       await poll('the node to end the run', () => nodeExecPids(run!.runId).length === 0, { timeoutMs: 30_000 });
       const d = await details(o, run!.runId);
       expect(d).toMatchObject({ status: 'cancelled', outputs: [{ name: 'ckpt', committed: false }] });
-      expect(await filesOf(o, ref)).toEqual({ 'ep1.txt': 'one\n' });
+      expect(await filesOf(o, ref)).toEqual({ 'ep1.txt': 'one\n', 'bye.txt': 'bye\n' });
 
       const resumed = await strata(
         [
@@ -258,7 +259,7 @@ describe.skipIf(!s3 || !cluster)('jobs run --executor slurm (a real Slurm, Ceph 
       expectOk(resumed);
       const made = parseJson<{ outputs: { ref: string; committed: boolean }[] }>(resumed).outputs[0]!;
       expect(made.committed).toBe(true);
-      expect(await filesOf(o, made.ref)).toEqual({ 'ep1.txt': 'one\n', 'ep2.txt': 'two\n' });
+      expect(await filesOf(o, made.ref)).toEqual({ 'ep1.txt': 'one\n', 'bye.txt': 'bye\n', 'ep2.txt': 'two\n' });
     },
   );
 

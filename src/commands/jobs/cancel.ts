@@ -13,7 +13,7 @@ export default class JobsCancel extends StrataCommand<Run> {
 
   protected async execute(): Promise<Run> {
     const { flags } = await this.parse(JobsCancel);
-    return cancelRun(this.ctx, flags.id);
+    return cancelRun(this.ctx, flags.id, this.signal);
   }
 
   protected render(r: Run): string {
