@@ -66,14 +66,30 @@ try {
     const local = Date.now() - t0;
     t0 = Date.now();
     const out = JSON.parse(
-      strata('jobs', 'run', '--file', spec, '--executor', 'slurm', '--wait', '--json', '--node-home', join(base, `node-${i}`)),
+      strata(
+        'jobs',
+        'run',
+        '--file',
+        spec,
+        '--executor',
+        'slurm',
+        '--wait',
+        '--json',
+        '--node-home',
+        join(base, `node-${i}`),
+      ),
     );
     const slurm = Date.now() - t0;
     if (out.jobs.some((j) => j.status !== 'succeeded')) throw new Error(`round ${i}: ${JSON.stringify(out.jobs)}`);
     const started = out.jobs.map(
       (j) => Date.parse(JSON.parse(readFileSync(join(home, 'storage/runs', `${j.runId}.json`), 'utf8')).startedAt) - t0,
     );
-    rounds.push({ localMs: local, slurmMs: slurm, firstRunningMs: Math.min(...started), perJobOverheadMs: (slurm - local) / 2 });
+    rounds.push({
+      localMs: local,
+      slurmMs: slurm,
+      firstRunningMs: Math.min(...started),
+      perJobOverheadMs: (slurm - local) / 2,
+    });
   }
   const result = {
     rounds,
