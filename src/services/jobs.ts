@@ -40,6 +40,8 @@ export interface JobOptions {
   runId?: string;
   /** told the uncommitted versions the outputs go to, once they exist (a Slurm run records them) */
   onOutputs?(outputs: JobOutputResult[]): Promise<void>;
+  /** true when the job was told to stop (a Slurm job's SIGTERM): it then ends failed, its outputs uncommitted */
+  stopped?(): boolean;
   stdout: Writable;
   stderr: Writable;
   signal?: AbortSignal;
@@ -175,7 +177,8 @@ export async function runJob(ctx: AppContext, job: JobSpec, options: JobOptions)
     });
     // Killed by a signal: the shell's convention, 128 + its number.
     result.exitCode = exit.exitCode ?? (exit.signal ? 128 + (constants.signals[exit.signal] ?? 0) : null);
-    const succeeded = exit.exitCode === 0;
+    // A job its scheduler stopped (scancel, a time limit) is not committed, whatever its exit code.
+    const succeeded = exit.exitCode === 0 && options.stopped?.() !== true;
     const hints: string[] = [];
     for (const o of synced) {
       const made = await finishOutput(ctx, runId, o, succeeded);

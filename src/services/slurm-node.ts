@@ -56,6 +56,7 @@ export async function execSubmitted(ctx: AppContext, input: SubmittedExecInput):
       ...input,
       inputs,
       runId: input.runId,
+      stopped: () => terminated,
       signal: input.signal ? AbortSignal.any([input.signal, stop.signal]) : stop.signal,
       onOutputs: async (outputs) => {
         await writeRunDoc(ctx, provider, { ...running, outputs: outputs.map(runOutput) });
