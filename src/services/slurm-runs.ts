@@ -6,7 +6,7 @@ import { scancel, slurmStates, type SlurmJobState } from '../jobs/slurm.js';
 import { draftKey } from '../storage/keys.js';
 import { readIfPresent } from '../storage/backend.js';
 import { parseDraftDoc } from '../storage/records.js';
-import type { RunDoc } from '../storage/run-doc.js';
+import { RUN_ID, type RunDoc } from '../storage/run-doc.js';
 import { findProvider } from './resolve.js';
 import { syncProvider } from './sync.js';
 import { readRunDoc, writeRunDoc } from './run-records.js';
@@ -172,8 +172,40 @@ export async function listJobRuns(ctx: AppContext): Promise<Run[]> {
 }
 
 export async function jobRunDetails(ctx: AppContext, id: string): Promise<RunDetails> {
+  if (!ctx.catalog.runs.get(id)) await adoptRecord(ctx, id);
   await refreshSlurmRuns(ctx, [id]);
   return runDetails(ctx, id);
+}
+
+/**
+ * A run another catalog submitted, found by its record in one of this catalog's providers: it
+ * enters this catalog as a Slurm run, to be brought up to date like one of its own.
+ */
+async function adoptRecord(ctx: AppContext, id: string): Promise<void> {
+  if (!RUN_ID.test(id)) return;
+  for (const provider of ctx.catalog.providers.list()) {
+    const doc = await readRunDoc(ctx, provider, id).catch(() => undefined);
+    if (!doc) continue;
+    ctx.catalog.runs.insert({
+      id,
+      job: doc.job,
+      specFile: null,
+      command: doc.command,
+      status: doc.status === 'running' || doc.status === 'pending' ? doc.status : 'pending',
+      exitCode: null,
+      isolation: '',
+      host: doc.host ?? '',
+      runnerPid: 0,
+      logPath: '',
+      startedAt: doc.startedAt ?? doc.updatedAt,
+      endedAt: null,
+      executor: 'slurm',
+      slurmJobId: doc.slurmJobId,
+      storageProviderId: provider.id,
+      needs: [],
+    });
+    return;
+  }
 }
 
 /** Follows runs to their ends, saying each change of state; returns them as they ended. */
