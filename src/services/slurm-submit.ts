@@ -99,6 +99,7 @@ export async function submitSpec(ctx: AppContext, input: SlurmSubmitInput): Prom
   }
   const submitted: SubmittedRun[] = [];
   const slurmIds = new Map<string, string>();
+  const recorded: Planned[] = [];
   try {
     for (const p of planned.values()) {
       const deps = p.job.needs.map((n) => slurmIds.get(n)).filter((id) => id !== undefined);
@@ -109,6 +110,7 @@ export async function submitSpec(ctx: AppContext, input: SlurmSubmitInput): Prom
         status: 'pending',
         slurmJobId: null,
       });
+      recorded.push(p);
       const id = await sbatch(
         [...p.args, ...(deps.length > 0 ? [`--dependency=afterok:${deps.join(':')}`] : [])],
         p.script,
@@ -118,10 +120,15 @@ export async function submitSpec(ctx: AppContext, input: SlurmSubmitInput): Prom
       submitted.push({ job: p.job.name, runId: p.runId, slurmJobId: id, status: 'pending' });
     }
   } catch (error) {
-    // All or nothing: what was submitted before the failure is cancelled again.
+    // All or nothing: what was submitted before the failure is cancelled again, records and all.
     await scancel([...slurmIds.values()]).catch(() => undefined);
-    for (const s of submitted)
-      ctx.catalog.runs.update(s.runId, { status: 'cancelled', exitCode: null, endedAt: new Date().toISOString() });
+    const endedAt = new Date().toISOString();
+    for (const p of recorded) {
+      if (submitted.some((s) => s.runId === p.runId))
+        ctx.catalog.runs.update(p.runId, { status: 'cancelled', exitCode: null, endedAt });
+      const cancelled = { id: p.runId, job: p.job.name, command: p.job.run, status: 'cancelled' as const, endedAt };
+      await writeRunDoc(ctx, provider, cancelled).catch(() => undefined);
+    }
     throw error;
   }
   return { file: input.file, executor: 'slurm', jobs: submitted, failed: false };
