@@ -127,3 +127,9 @@ describe.skipIf(!cluster)('jobs run --executor slurm: checks before submitting, 
     );
   });
 });
+
+it('flags of the Slurm executor are refused with the local one', async () => {
+  const spec = writeSpec(join(fresh(), 'job.yaml'), 'jobs:', '  one:', '    run: exit 0');
+  const line = expectErrorLine(await strata(['jobs', 'run', '--file', spec, '--wait'], { home: fresh() }), 2);
+  expect(line).toBe('Error: --wait is for --executor slurm; the local executor runs the jobs here, to their end');
+});

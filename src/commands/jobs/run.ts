@@ -4,7 +4,7 @@ import { jobFlags, runnerOptions } from '../../ui/job-flags.js';
 import { jobResultsText, submittedText } from '../../ui/job-render.js';
 import { runSpec, type SpecRunResult } from '../../services/job-specs.js';
 import { runOnSlurm, type SlurmSubmitResult } from '../../services/slurm-submit.js';
-import { ExitCode } from '../../core/errors.js';
+import { ExitCode, UsageError } from '../../core/errors.js';
 
 export default class JobsRun extends StrataCommand<SpecRunResult | SlurmSubmitResult> {
   static override summary = 'Run the jobs of a spec file: dataset inputs in, synced outputs out as committed versions';
@@ -50,6 +50,12 @@ export default class JobsRun extends StrataCommand<SpecRunResult | SlurmSubmitRe
   protected async execute(): Promise<SpecRunResult | SlurmSubmitResult> {
     const { flags } = await this.parse(JobsRun);
     const options = runnerOptions(flags, this.jsonEnabled(), this.signal);
+    const slurmOnly = ['partition', 'sbatch-arg', 'wait', 'node-command', 'node-home', 'credentials-file'] as const;
+    const misplaced = slurmOnly.find((f) => flags[f] !== undefined && flags[f] !== false);
+    if (flags.executor === 'local' && misplaced)
+      throw new UsageError(
+        `--${misplaced} is for --executor slurm; the local executor runs the jobs here, to their end`,
+      );
     const result =
       flags.executor === 'slurm'
         ? await runOnSlurm(this.ctx, {
