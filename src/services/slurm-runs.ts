@@ -46,7 +46,7 @@ export async function refreshSlurmRuns(ctx: AppContext, only?: readonly string[]
 }
 
 /** The record's final word wins; else what Slurm says; else (Slurm forgot the job) lost. */
-function decide(doc: RunDoc | undefined, slurm: SlurmJobState | undefined): RunStatus {
+export function decide(doc: RunDoc | undefined, slurm: SlurmJobState | undefined): RunStatus {
   if (doc && isFinal(doc.status) && doc.status !== 'lost') return doc.status;
   if (!slurm) return 'lost';
   switch (slurm.state) {

@@ -4,7 +4,9 @@ import { UsageError } from '../../src/core/errors.js';
 import { parseSpec } from '../../src/jobs/spec.js';
 import { sbatchResourceArgs, type Resources } from '../../src/jobs/resources.js';
 import { exportArg, slurmClientEnv } from '../../src/jobs/slurm.js';
-import { parseRunDoc } from '../../src/storage/run-doc.js';
+import { parseRunDoc, type RunDoc } from '../../src/storage/run-doc.js';
+import { decide } from '../../src/services/slurm-runs.js';
+import type { SlurmJobState } from '../../src/jobs/slurm.js';
 
 const FILE = 'job.yaml';
 const withResources = (...lines: string[]): string =>
@@ -80,22 +82,25 @@ describe('what goes through Slurm', () => {
   });
 });
 
+const SAMPLE = {
+  format: 'strata.run/1',
+  id: 'runabc123def456',
+  job: 'train',
+  command: 'python train.py',
+  status: 'succeeded',
+  exitCode: 0,
+  slurmJobId: '42',
+  host: 'node1',
+  updatedAt: '2026-01-01T00:00:00.000Z',
+  startedAt: null,
+  endedAt: null,
+  inputs: [{ name: 'data', datasetId: 'dstabc123def456', versionId: 'k3j9x0a', url: null, commit: null }],
+  outputs: [{ name: 'ckpt', datasetId: 'dstabc123def457', versionId: 'k3j9x0b', committed: true }],
+} as const;
+const parseRunDocSample = (): RunDoc => parseRunDoc('runs/x.json', Buffer.from(JSON.stringify(SAMPLE)));
+
 describe('run records (untrusted input)', () => {
-  const doc = {
-    format: 'strata.run/1',
-    id: 'runabc123def456',
-    job: 'train',
-    command: 'python train.py',
-    status: 'succeeded',
-    exitCode: 0,
-    slurmJobId: '42',
-    host: 'node1',
-    updatedAt: '2026-01-01T00:00:00.000Z',
-    startedAt: null,
-    endedAt: null,
-    inputs: [{ name: 'data', datasetId: 'dstabc123def456', versionId: 'k3j9x0a', url: null, commit: null }],
-    outputs: [{ name: 'ckpt', datasetId: 'dstabc123def457', versionId: 'k3j9x0b', committed: true }],
-  };
+  const doc = SAMPLE;
   const parse = (v: object) => parseRunDoc('runs/x.json', Buffer.from(JSON.stringify(v)));
 
   it('are read back as written', () => {
@@ -113,5 +118,23 @@ describe('run records (untrusted input)', () => {
     ]) {
       expect(() => parse({ ...doc, ...bad }), JSON.stringify(bad)).toThrow(/^refusing runs\/x.json: /);
     }
+  });
+});
+
+describe("a Slurm run's state", () => {
+  const record = (status: RunDoc['status']): RunDoc => ({ ...parseRunDocSample(), status });
+  const slurm = (state: string): SlurmJobState => ({ state, exitCode: null, signal: null });
+
+  it('is the final record’s word, else what Slurm says, else lost', () => {
+    expect(decide(record('succeeded'), undefined)).toBe('succeeded');
+    expect(decide(record('failed'), slurm('COMPLETED'))).toBe('failed');
+    expect(decide(record('pending'), slurm('PENDING'))).toBe('pending');
+    expect(decide(record('running'), slurm('RUNNING'))).toBe('running');
+    expect(decide(record('running'), slurm('CANCELLED'))).toBe('cancelled');
+    expect(decide(record('running'), slurm('FAILED'))).toBe('failed');
+    expect(decide(record('running'), slurm('TIMEOUT'))).toBe('failed');
+    // The node's jobs exec died before it could write the end, and Slurm has forgotten the job.
+    expect(decide(record('running'), undefined)).toBe('lost');
+    expect(decide(undefined, undefined)).toBe('lost');
   });
 });
