@@ -72,13 +72,15 @@ function run(command: string, args: string[], input?: string): Promise<Output> {
 
 /** Slurm refused something (a bad option, an unknown partition, no node with the GPUs asked for). */
 export class SlurmError extends StrataError {
-  constructor(message: string, code = 'ESLURM') {
-    super(message, code, ExitCode.usage);
+  constructor(message: string, code = 'ESLURM', exitCode: number = ExitCode.usage) {
+    super(message, code, exitCode);
   }
 }
 
 const firstLine = (o: Output): string =>
   (o.stderr.trim() || o.stdout.trim()).split('\n').find((l) => l.trim() !== '') ?? `exit ${o.code}`;
+
+const forgotten = (o: Output): boolean => /Invalid job id/i.test(o.stderr);
 
 /** Submits a batch script (given on stdin); returns the Slurm job id. */
 export async function sbatch(args: string[], script: string): Promise<string> {
@@ -116,6 +118,9 @@ export async function slurmStates(ids: string[]): Promise<Map<string, SlurmJobSt
   const states = new Map<string, SlurmJobState>();
   if (ids.length === 0) return states;
   const q = await run('squeue', ['-h', '-t', 'all', '-j', ids.join(','), '-o', '%i %T']);
+  // "Invalid job id": Slurm knows none of them. Anything else (no controller) says nothing of them.
+  if (q.code !== 0 && !forgotten(q))
+    throw new SlurmError(`squeue: ${firstLine(q)}`, 'ESLURMDOWN', ExitCode.environment);
   if (q.code === 0) {
     for (const line of q.stdout.split('\n')) {
       const [id, state] = line.trim().split(/\s+/);
@@ -127,6 +132,8 @@ export async function slurmStates(ids: string[]): Promise<Map<string, SlurmJobSt
     if (known && !['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY'].includes(known.state))
       continue;
     const s = await run('scontrol', ['show', 'job', '-o', id]);
+    if (s.code !== 0 && !forgotten(s))
+      throw new SlurmError(`scontrol: ${firstLine(s)}`, 'ESLURMDOWN', ExitCode.environment);
     const state = /\bJobState=(\S+)/.exec(s.stdout)?.[1];
     if (s.code !== 0 || !state) continue;
     const exit = /\bExitCode=(\d+):(\d+)/.exec(s.stdout);

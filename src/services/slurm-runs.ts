@@ -26,7 +26,8 @@ export async function refreshSlurmRuns(ctx: AppContext, only?: readonly string[]
     .list()
     .filter((r) => r.executor === 'slurm' && !isFinal(r.status) && (!only || only.includes(r.id)));
   if (open.length === 0) return;
-  // A teammate's machine may have no Slurm commands: the records alone then say what they can.
+  // A teammate's machine may have no Slurm commands, or the controller may be down: the records
+  // alone then say what they can (and no run is called lost for it).
   const states = await slurmStates(open.map((r) => r.slurmJobId).filter((id) => id !== null)).catch(() => undefined);
   for (const run of open) {
     const provider = findProvider(ctx, run.storageProviderId!);
