@@ -12,6 +12,7 @@ import { syncProvider } from './sync.js';
 import { readRunDoc, writeRunDoc } from './run-records.js';
 import { listRuns, runDetails, type RunDetails } from './runs.js';
 import { versionDetails } from './versions.js';
+import { submitSpec, type SlurmSubmitInput, type SlurmSubmitResult } from './slurm-submit.js';
 
 const isFinal = (s: RunStatus): boolean => FINAL_STATUSES.includes(s);
 
@@ -223,4 +224,21 @@ export async function waitForRuns(ctx: AppContext, ids: readonly string[], signa
     if (runs.every((r) => isFinal(r.status))) return runs;
     await sleep(500, undefined, { signal });
   }
+}
+
+/** `jobs run --executor slurm [--wait]`: submit, and with wait follow the runs to their end. */
+export async function runOnSlurm(
+  ctx: AppContext,
+  input: SlurmSubmitInput & { wait?: boolean; signal?: AbortSignal },
+): Promise<SlurmSubmitResult> {
+  const result = await submitSpec(ctx, input);
+  for (const j of result.jobs) ctx.reporter.info(`job ${j.job}: run ${j.runId}, Slurm job ${j.slurmJobId}`);
+  if (!input.wait) return result;
+  const ended = await waitForRuns(
+    ctx,
+    result.jobs.map((j) => j.runId),
+    input.signal,
+  );
+  const jobs = result.jobs.map((j, i) => ({ ...j, status: ended[i]!.status, exitCode: ended[i]!.exitCode }));
+  return { ...result, jobs, failed: jobs.some((j) => j.status !== 'succeeded') };
 }

@@ -14,7 +14,6 @@ import { outputDataset } from './job-outputs.js';
 import { findDataset, findProvider, resolveRef } from './resolve.js';
 import { LOCAL_PROVIDER_NAME } from './context.js';
 import { recordProviderOf, writeRunDoc } from './run-records.js';
-import { waitForRuns } from './slurm-runs.js';
 
 export interface SlurmSubmitInput {
   file: string;
@@ -49,23 +48,6 @@ export interface SlurmSubmitResult {
   failed: boolean;
 }
 
-/** `jobs run --executor slurm [--wait]`: submit, and with wait follow the runs to their end. */
-export async function runOnSlurm(
-  ctx: AppContext,
-  input: SlurmSubmitInput & { wait?: boolean; signal?: AbortSignal },
-): Promise<SlurmSubmitResult> {
-  const result = await submitSpec(ctx, input);
-  for (const j of result.jobs) ctx.reporter.info(`job ${j.job}: run ${j.runId}, Slurm job ${j.slurmJobId}`);
-  if (!input.wait) return result;
-  const ended = await waitForRuns(
-    ctx,
-    result.jobs.map((j) => j.runId),
-    input.signal,
-  );
-  const jobs = result.jobs.map((j, i) => ({ ...j, status: ended[i]!.status, exitCode: ended[i]!.exitCode }));
-  return { ...result, jobs, failed: jobs.some((j) => j.status !== 'succeeded') };
-}
-
 interface Planned {
   job: JobSpec;
   runId: string;
@@ -85,17 +67,19 @@ export async function submitSpec(ctx: AppContext, input: SlurmSubmitInput): Prom
   if (input.nodeHome) await mkdir(resolve(input.nodeHome), { recursive: true });
   const provider = recordProvider(ctx, checked, input.file);
   const locator = recordProviderOf(provider, input.credentialsFile && resolve(input.credentialsFile));
+  // Would Slurm take every job? Asked before anything is made or submitted (the script is not
+  // what it checks: resources, partition, options).
+  for (const job of checked.chosen) {
+    const refused = await sbatchTestOnly(sbatchArgs(ctx, input, job), '#!/bin/sh\ntrue\n');
+    if (refused) {
+      const line = job.resources?.line ?? job.line;
+      throw new UsageError(`${input.file}:${line}: job ${job.name}: Slurm would not run it: ${refused}`, 'ESPEC');
+    }
+  }
   const planned = new Map<string, Planned>();
   for (const job of checked.chosen) {
     const outputs = await outputArgs(ctx, job, provider);
     planned.set(job.name, plan(ctx, input, checked, job, locator, outputs, planned));
-  }
-  for (const p of planned.values()) {
-    const refused = await sbatchTestOnly(p.args, p.script);
-    if (refused) {
-      const line = p.job.resources?.line ?? p.job.line;
-      throw new UsageError(`${input.file}:${line}: job ${p.job.name}: Slurm would not run it: ${refused}`, 'ESPEC');
-    }
   }
   const submitted: SubmittedRun[] = [];
   const slurmIds = new Map<string, string>();
@@ -236,8 +220,20 @@ function plan(
     `exec ${command} ${exec.map(shellQuote).join(' ')}`,
     '',
   ].join('\n');
+  const args = sbatchArgs(ctx, input, job);
+  return {
+    job,
+    runId,
+    args,
+    script,
+    needs: job.needs.map((n) => planned.get(n)?.runId).filter((r) => r !== undefined),
+  };
+}
+
+/** The sbatch options of a job, but for its dependencies. */
+function sbatchArgs(ctx: AppContext, input: SlurmSubmitInput, job: JobSpec): string[] {
   const logDir = input.nodeHome ? resolve(input.nodeHome) : '/tmp';
-  const args = [
+  return [
     `--job-name=strata-${job.name}`,
     `--chdir=${jobCwd(job, input.file)}`,
     `--output=${logDir}/strata-slurm-%j.out`,
@@ -248,13 +244,6 @@ function plan(
     ...sbatchResourceArgs(job.resources),
     ...input.sbatchArgs,
   ];
-  return {
-    job,
-    runId,
-    args,
-    script,
-    needs: job.needs.map((n) => planned.get(n)?.runId).filter((r) => r !== undefined),
-  };
 }
 
 function recordSubmitted(

@@ -3,7 +3,8 @@ import { StrataCommand } from '../../ui/base-command.js';
 import { jobFlags, runnerOptions } from '../../ui/job-flags.js';
 import { jobResultsText, submittedText } from '../../ui/job-render.js';
 import { runSpec, type SpecRunResult } from '../../services/job-specs.js';
-import { runOnSlurm, type SlurmSubmitResult } from '../../services/slurm-submit.js';
+import type { SlurmSubmitResult } from '../../services/slurm-submit.js';
+import { runOnSlurm } from '../../services/slurm-runs.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
 
 export default class JobsRun extends StrataCommand<SpecRunResult | SlurmSubmitResult> {
