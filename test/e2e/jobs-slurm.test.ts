@@ -63,12 +63,15 @@ describe.skipIf(!cluster)('jobs run --executor slurm: checks before submitting, 
         '  train:',
         '    needs: [prepare]',
         '    resources: { gpus: 1, time: 1h }',
+        '    outputs:',
+        '      ckpt: { type: dataset, with: { ref: ckpt } }',
         '    run: echo train',
       ],
       '--wait',
     );
     expect(line).toMatch(new RegExp(`^Error: ${spec}:6: job train: Slurm would not run it: .*gres`, 'i'));
     expect(await strataJson<unknown[]>(['jobs', 'list'], o)).toEqual([]);
+    expect(await strataJson<unknown[]>(['datasets', 'list'], o)).toEqual([]);
   });
 
   it('the local executor runs a spec with resources and says it ignores them', async () => {
