@@ -270,12 +270,14 @@ export interface ExecInput extends Omit<JobOptions, 'specFile' | 'upstream'> {
   outputs: string[];
   logs?: string;
   argv: string[];
+  /** the job's name in its spec, when a scheduler runs one job of a spec (Slurm); else "exec" */
+  jobName?: string;
 }
 
 /** `jobs exec`: the same runner for one command, for a container or a cluster task. */
 export async function execJob(ctx: AppContext, input: ExecInput): Promise<JobResult> {
   const job: JobSpec = {
-    name: 'exec',
+    name: input.jobName ?? 'exec',
     line: 0,
     needs: [],
     inputs: input.inputs.map(parseExecInput),

@@ -56,6 +56,8 @@ export async function execSubmitted(ctx: AppContext, input: SubmittedExecInput):
       ...input,
       inputs,
       runId: input.runId,
+      // The run, and the provenance of what it makes, name the spec's job, not "exec".
+      jobName: record.job,
       stopped: () => terminated,
       signal: input.signal ? AbortSignal.any([input.signal, stop.signal]) : stop.signal,
       onOutputs: async (outputs) => {

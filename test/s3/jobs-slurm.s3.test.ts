@@ -166,6 +166,9 @@ describe.skipIf(!s3 || !cluster)('jobs run --executor slurm (a real Slurm, Ceph 
         { name: 'data', datasetId: clean.datasetId, versionId: clean.id },
       ]);
       expect(await filesOf(o, 'ckpt:candidate')).toEqual({ 'model.txt': 'ALPHA\n' });
+      // The node runs the spec's job by its name (its run and the provenance it writes say prepare).
+      const prepareRun = await details(o, result.jobs[0]!.runId);
+      expect(readFileSync(prepareRun.logPath, 'utf8')).toContain(`job prepare (${result.jobs[0]!.runId})`);
       const made = await filesOf(o, 'clean:latest');
       expect(made['home.txt']).toBeTruthy();
       expect(made['home.txt']).not.toBe(o.home);
