@@ -176,6 +176,40 @@ export const migrations: readonly (string | ((db: Db) => void))[] = [
     WHERE o.dataset_id = versions.dataset_id AND o.version_id = versions.id)
   WHERE committed_at IS NOT NULL;
   `,
+  /* 10 */ `
+  -- Runs handed to a cluster scheduler (docs/jobs.md, "On a Slurm cluster"): pending and cancelled
+  -- states, the executor, the scheduler's job id, the provider whose bucket holds the run's record
+  -- (runs/<run>.json) and the runs it needs (a JSON array). A CHECK cannot be altered: the table is
+  -- made again, its inputs and outputs kept aside while the old one (and its cascade) goes.
+  CREATE TEMP TABLE kept_run_inputs AS SELECT * FROM run_inputs;
+  CREATE TEMP TABLE kept_run_outputs AS SELECT * FROM run_outputs;
+  CREATE TABLE runs_new (
+    id TEXT PRIMARY KEY,
+    job TEXT NOT NULL,
+    spec_file TEXT,
+    command TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'succeeded', 'failed', 'cancelled', 'lost')),
+    exit_code INTEGER,
+    isolation TEXT NOT NULL,
+    host TEXT NOT NULL,
+    runner_pid INTEGER NOT NULL,
+    log_path TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    ended_at TEXT,
+    executor TEXT NOT NULL DEFAULT 'local' CHECK (executor IN ('local', 'slurm')),
+    slurm_job_id TEXT,
+    storage_provider_id TEXT,
+    needs TEXT NOT NULL DEFAULT '[]'
+  );
+  INSERT INTO runs_new (id, job, spec_file, command, status, exit_code, isolation, host, runner_pid, log_path, started_at, ended_at)
+    SELECT id, job, spec_file, command, status, exit_code, isolation, host, runner_pid, log_path, started_at, ended_at FROM runs;
+  DROP TABLE runs;
+  ALTER TABLE runs_new RENAME TO runs;
+  INSERT INTO run_inputs SELECT * FROM kept_run_inputs;
+  INSERT INTO run_outputs SELECT * FROM kept_run_outputs;
+  DROP TABLE kept_run_inputs;
+  DROP TABLE kept_run_outputs;
+  `,
 ];
 
 /** Seals the versions committed before seals existed, from the rows they have now. */

@@ -14,6 +14,10 @@ interface RunRow {
   log_path: string;
   started_at: string;
   ended_at: string | null;
+  executor: 'local' | 'slurm';
+  slurm_job_id: string | null;
+  storage_provider_id: string | null;
+  needs: string;
 }
 
 const toRun = (r: RunRow): Run => ({
@@ -29,6 +33,10 @@ const toRun = (r: RunRow): Run => ({
   logPath: r.log_path,
   startedAt: r.started_at,
   endedAt: r.ended_at,
+  executor: r.executor,
+  slurmJobId: r.slurm_job_id,
+  storageProviderId: r.storage_provider_id,
+  needs: JSON.parse(r.needs) as string[],
 });
 
 /** Job runs, their resolved inputs and the versions they made (provenance). */
@@ -38,8 +46,9 @@ export class RunQueries {
   insert(run: Run): void {
     this.db
       .prepare(
-        `INSERT INTO runs (id, job, spec_file, command, status, exit_code, isolation, host, runner_pid, log_path, started_at, ended_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO runs (id, job, spec_file, command, status, exit_code, isolation, host, runner_pid, log_path,
+           started_at, ended_at, executor, slurm_job_id, storage_provider_id, needs)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         run.id,
@@ -54,7 +63,25 @@ export class RunQueries {
         run.logPath,
         run.startedAt,
         run.endedAt,
+        run.executor,
+        run.slurmJobId,
+        run.storageProviderId,
+        JSON.stringify(run.needs),
       );
+  }
+
+  /** A Slurm run's state as its record and the scheduler say (an end time once it is final). */
+  update(
+    id: string,
+    change: { status: RunStatus; exitCode: number | null; host?: string; endedAt: string | null },
+  ): void {
+    this.db
+      .prepare('UPDATE runs SET status = ?, exit_code = ?, host = coalesce(?, host), ended_at = ? WHERE id = ?')
+      .run(change.status, change.exitCode, change.host ?? null, change.endedAt, id);
+  }
+
+  setSlurmJobId(id: string, slurmJobId: string): void {
+    this.db.prepare('UPDATE runs SET slurm_job_id = ? WHERE id = ?').run(slurmJobId, id);
   }
 
   finish(id: string, status: RunStatus, exitCode: number | null): void {

@@ -68,7 +68,10 @@ export interface Tag {
 }
 
 /** A job's run, as the catalog records it (jobs list, jobs details). */
-export type RunStatus = 'running' | 'succeeded' | 'failed' | 'lost';
+export type RunStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'lost';
+
+/** The states a run no longer leaves. */
+export const FINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled', 'lost'];
 
 export interface Run {
   id: string;
@@ -83,6 +86,13 @@ export interface Run {
   logPath: string;
   startedAt: string;
   endedAt: string | null;
+  /** local: this machine ran it; slurm: handed to Slurm, its record in the bucket (runs/<run>.json) */
+  executor: 'local' | 'slurm';
+  slurmJobId: string | null;
+  /** where the run's record lives (Slurm runs) */
+  storageProviderId: string | null;
+  /** the runs of this submission it waits for (Slurm runs) */
+  needs: string[];
 }
 
 export interface RunInput {

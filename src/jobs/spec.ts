@@ -2,6 +2,7 @@ import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type Pai
 import { UsageError } from '../core/errors.js';
 import { parseDuration } from '../core/config.js';
 import { parseRef, validateTagName } from '../core/refs.js';
+import { parseResources, type Resources } from './resources.js';
 
 export type InputSpec =
   | { name: string; line: number; kind: 'dataset'; ref: string }
@@ -34,6 +35,8 @@ export interface JobSpec {
   run: string;
   env: Record<string, string>;
   workingDirectory?: string;
+  /** asked of a cluster node (--executor slurm); the local executor ignores them */
+  resources?: Resources;
 }
 
 export const DEFAULT_SYNC_MS = 60_000;
@@ -156,6 +159,8 @@ function parseJob(name: string, map: YAMLMap, line: number, fail: Fail): JobSpec
       job.env[keyOf(pair)] = String((value as { value: unknown }).value);
     }
   }
+  const resources = map.items.find((p) => keyOf(p) === 'resources');
+  if (resources) job.resources = parseResources(name, resources, fail);
   const wd = map.get('workingDirectory', true);
   if (wd !== undefined) {
     if (!isScalar(wd) || typeof wd.value !== 'string') fail(wd, `job ${name}: "workingDirectory" must be a path`);

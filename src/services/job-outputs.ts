@@ -60,6 +60,24 @@ async function findOrSync(ctx: AppContext, spec: OutputSpec): Promise<Dataset> {
   }
 }
 
+/** The dataset an output goes to: found (here or in the bucket) or created, and the run says so. */
+export async function outputDataset(ctx: AppContext, spec: OutputSpec): Promise<Dataset> {
+  try {
+    return await findOrSync(ctx, spec);
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) throw error;
+    const created = await createDataset(ctx, {
+      name: spec.dataset,
+      storageProviderId: spec.storageProviderId,
+      description: `outputs of job runs`,
+    });
+    ctx.reporter.info(
+      `output ${spec.name}: created dataset ${created.name} (${created.id}) on storage provider ${created.storageProviderName}`,
+    );
+    return findDataset(ctx, created.id);
+  }
+}
+
 /**
  * Opens the uncommitted version an output is synced into (creating its dataset when there is
  * none, and saying so) and its directory, empty or holding the files of `from` (a resume).
@@ -71,21 +89,7 @@ export async function prepareOutput(
   spec: OutputSpec,
   options: { from?: string; isLog?: boolean; cacheDir?: string; signal?: AbortSignal },
 ): Promise<PreparedOutput> {
-  let datasetId: string;
-  try {
-    datasetId = (await findOrSync(ctx, spec)).id;
-  } catch (error) {
-    if (!(error instanceof NotFoundError)) throw error;
-    const created = await createDataset(ctx, {
-      name: spec.dataset,
-      storageProviderId: spec.storageProviderId,
-      description: `outputs of job runs`,
-    });
-    ctx.reporter.info(
-      `output ${spec.name}: created dataset ${created.name} (${created.id}) on storage provider ${created.storageProviderName}`,
-    );
-    datasetId = created.id;
-  }
+  const datasetId = (await outputDataset(ctx, spec)).id;
   const { from } = options;
   const created = await createVersion(ctx, { id: datasetId, message: `output ${spec.name} of run ${runId}`, from });
   const resolved = resolveUncommitted(ctx, created.ref);

@@ -14,11 +14,24 @@ export interface SpecRunResult {
   jobs: (JobResult | { job: string; status: 'skipped'; reason: string })[];
 }
 
-/** `jobs run`: every job of a spec in needs order (or one alone); a failed job stops its dependants. */
-export async function runSpec(
+export interface CheckedSpec {
+  jobs: Map<string, JobSpec>;
+  /** the jobs to run, in needs order */
+  chosen: JobSpec[];
+  /** "job.output" → DATASET_ID:VERSION for the outputs of jobs not run (--job) */
+  upstream: Map<string, string>;
+  /** input name → DATASET_ID:VERSION, per job: every dataset ref resolved at the start */
+  resolved: Map<string, Map<string, string>>;
+}
+
+/**
+ * Reads a spec and checks everything before anything runs: jobs and needs, working directories,
+ * outputs, and every input ref resolved to its exact version.
+ */
+export async function checkSpec(
   ctx: AppContext,
-  input: { file: string; job?: string } & Omit<JobOptions, 'specFile' | 'upstream'>,
-): Promise<SpecRunResult> {
+  input: { file: string; job?: string; offline?: boolean },
+): Promise<CheckedSpec> {
   const text = await readFile(input.file, 'utf8').catch((error: NodeJS.ErrnoException) => {
     throw error.code === 'ENOENT' ? new NotFoundError(`job spec ${input.file} does not exist`, 'ENOSPEC') : error;
   });
@@ -36,7 +49,10 @@ export async function runSpec(
   }
   // Refs are checked before anything runs: a typo fails in a second, not after an hour of training.
   const upstream = new Map<string, string>();
+  const resolved = new Map<string, Map<string, string>>();
   for (const job of chosen) {
+    const refs = new Map<string, string>();
+    resolved.set(job.name, refs);
     const cwd = jobCwd(job, input.file);
     if (!(await stat(cwd).catch(() => undefined))?.isDirectory()) {
       throw new NotFoundError(
@@ -49,11 +65,26 @@ export async function runSpec(
     }
     for (const i of job.inputs) {
       const where = `${input.file}:${i.line}: job ${job.name}: input ${i.name}`;
-      if (i.kind === 'dataset') await atLine(where, () => checkRef(ctx, i.ref, input.offline));
+      if (i.kind === 'dataset') refs.set(i.name, await atLine(where, () => checkRef(ctx, i.ref, input.offline)));
       // A job run alone reads what its upstream job made last: the latest committed version.
       if (i.kind === 'job' && input.job !== undefined)
         upstream.set(`${i.job}.${i.output}`, await atLine(where, () => latestOutput(ctx, jobs, i, input)));
     }
+  }
+  return { jobs, chosen, upstream, resolved };
+}
+
+/** `jobs run`: every job of a spec in needs order (or one alone); a failed job stops its dependants. */
+export async function runSpec(
+  ctx: AppContext,
+  input: { file: string; job?: string } & Omit<JobOptions, 'specFile' | 'upstream'>,
+): Promise<SpecRunResult> {
+  const { chosen, upstream } = await checkSpec(ctx, input);
+  for (const job of chosen) {
+    if (job.resources)
+      ctx.reporter.info(
+        `job ${job.name}: resources are asked of a cluster (--executor slurm); the local executor ignores them`,
+      );
   }
   const result: SpecRunResult = { file: input.file, jobs: [] };
   const failed = new Set<string>();
@@ -102,7 +133,7 @@ async function latestOutput(
 }
 
 /** A domain error about one line of the spec says which: `file:line: job J: input I: …`. */
-async function atLine<T>(where: string, fn: () => Promise<T>): Promise<T> {
+export async function atLine<T>(where: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (error) {

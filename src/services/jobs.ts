@@ -37,6 +37,12 @@ export interface JobOptions {
   cacheDir?: string;
   /** what JOB.outputs.NAME inputs read: "job.output" → DATASET_ID:VERSION (made earlier in this run, or resolved) */
   upstream?: Map<string, string>;
+  /** the run's id when it was chosen before (a run submitted to Slurm); else a new one */
+  runId?: string;
+  /** told the uncommitted versions the outputs go to, once they exist (a Slurm run records them) */
+  onOutputs?(outputs: JobOutputResult[]): Promise<void>;
+  /** true when the job was told to stop (a Slurm job's SIGTERM): it then ends failed, its outputs uncommitted */
+  stopped?(): boolean;
   stdout: Writable;
   stderr: Writable;
   signal?: AbortSignal;
@@ -59,7 +65,7 @@ export interface JobResult {
  * (and tagged) when it exits 0. The run, its exact inputs and its outputs are recorded.
  */
 export async function runJob(ctx: AppContext, job: JobSpec, options: JobOptions): Promise<JobResult> {
-  const runId = newRunId();
+  const runId = options.runId ?? newRunId();
   const runDir = join(ctx.paths.home, 'runs', runId);
   const logsDir = join(runDir, 'logs');
   await mkdir(logsDir, { recursive: true });
@@ -84,6 +90,10 @@ export async function runJob(ctx: AppContext, job: JobSpec, options: JobOptions)
     logPath,
     startedAt: new Date().toISOString(),
     endedAt: null,
+    executor: 'local',
+    slurmJobId: null,
+    storageProviderId: null,
+    needs: [],
   });
   const result: JobResult = {
     job: job.name,
@@ -135,6 +145,14 @@ export async function runJob(ctx: AppContext, job: JobSpec, options: JobOptions)
       ? await prepareOutput(ctx, runId, logsDir, job.logs, { ...options, isLog: true })
       : undefined;
     const synced = [...outputs, ...(logOutput ? [logOutput] : [])];
+    await options.onOutputs?.(
+      synced.map((o) => ({
+        name: o.spec.name,
+        ref: `${o.resolved.dataset.id}:${o.resolved.version.id}`,
+        committed: false,
+        files: 0,
+      })),
+    );
 
     const env = jobEnv(job, isolation, runDir, runId, inputMounts, outputs);
     const syncers: Syncer[] = synced
@@ -160,7 +178,8 @@ export async function runJob(ctx: AppContext, job: JobSpec, options: JobOptions)
     });
     // Killed by a signal: the shell's convention, 128 + its number.
     result.exitCode = exit.exitCode ?? (exit.signal ? 128 + (constants.signals[exit.signal] ?? 0) : null);
-    const succeeded = exit.exitCode === 0;
+    // A job its scheduler stopped (scancel, a time limit) is not committed, whatever its exit code.
+    const succeeded = exit.exitCode === 0 && options.stopped?.() !== true;
     const hints: string[] = [];
     const provenance = runProvenance(ctx, runId, { exitCode: result.exitCode });
     for (const o of synced) {
@@ -253,12 +272,14 @@ export interface ExecInput extends Omit<JobOptions, 'specFile' | 'upstream'> {
   outputs: string[];
   logs?: string;
   argv: string[];
+  /** the job's name in its spec, when a scheduler runs one job of a spec (Slurm); else "exec" */
+  jobName?: string;
 }
 
 /** `jobs exec`: the same runner for one command, for a container or a cluster task. */
 export async function execJob(ctx: AppContext, input: ExecInput): Promise<JobResult> {
   const job: JobSpec = {
-    name: 'exec',
+    name: input.jobName ?? 'exec',
     line: 0,
     needs: [],
     inputs: input.inputs.map(parseExecInput),

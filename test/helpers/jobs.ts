@@ -22,7 +22,7 @@ export interface RunJson {
   job: string;
   specFile: string | null;
   command: string;
-  status: 'running' | 'succeeded' | 'failed' | 'lost';
+  status: 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'lost';
   exitCode: number | null;
   isolation: 'namespace' | 'none';
   host: string;

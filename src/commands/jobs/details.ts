@@ -2,7 +2,8 @@ import * as Flags from '@oclif/core/flags';
 import { StrataCommand } from '../../ui/base-command.js';
 import { details } from '../../ui/table.js';
 import { namedRef, runInputText } from '../../ui/version-render.js';
-import { runDetails, type RunDetails } from '../../services/runs.js';
+import type { RunDetails } from '../../services/runs.js';
+import { jobRunDetails } from '../../services/slurm-runs.js';
 
 export default class JobsDetails extends StrataCommand<RunDetails> {
   static override summary = 'Show a run: command, exit code, times, exact input versions, output versions, log';
@@ -11,7 +12,7 @@ export default class JobsDetails extends StrataCommand<RunDetails> {
 
   protected async execute(): Promise<RunDetails> {
     const { flags } = await this.parse(JobsDetails);
-    return runDetails(this.ctx, flags.id);
+    return jobRunDetails(this.ctx, flags.id);
   }
 
   protected render(r: RunDetails): string {
@@ -21,6 +22,7 @@ export default class JobsDetails extends StrataCommand<RunDetails> {
       ['Spec', r.specFile],
       ['Command', r.command],
       ['Status', r.status],
+      ...(r.slurmJobId ? [['Slurm job', r.slurmJobId] as [string, string]] : []),
       ['Exit code', r.exitCode],
       ['Isolation', r.isolation],
       ['Started', r.startedAt],

@@ -3,6 +3,7 @@ import { StrataCommand } from '../../ui/base-command.js';
 import { jobFlags, runnerOptions } from '../../ui/job-flags.js';
 import { jobResultsText } from '../../ui/job-render.js';
 import { execJob, type JobResult } from '../../services/jobs.js';
+import { execSubmitted } from '../../services/slurm-node.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
 
 export default class JobsExec extends StrataCommand<JobResult> {
@@ -23,6 +24,10 @@ export default class JobsExec extends StrataCommand<JobResult> {
     }),
     logs: Flags.string({ description: 'DATASET[:TAG]: keep the log as a version too (synced every 10 s)' }),
     'resume-from': Flags.string({ description: 'NAME=REF: start output NAME from the files of REF', multiple: true }),
+    // Set by `jobs run --executor slurm` in the batch scripts it submits; not for people.
+    'run-id': Flags.string({ hidden: true, dependsOn: ['record-provider'] }),
+    'record-provider': Flags.string({ hidden: true, dependsOn: ['run-id'] }),
+    'input-run': Flags.string({ hidden: true, multiple: true, dependsOn: ['run-id'] }),
     ...jobFlags,
   };
 
@@ -37,14 +42,23 @@ export default class JobsExec extends StrataCommand<JobResult> {
       if (at <= 0) throw new UsageError(`--resume-from ${r}: expected NAME=REF`);
       resumeFrom[r.slice(0, at)] = r.slice(at + 1);
     }
-    const result = await execJob(this.ctx, {
+    const input = {
       inputs: flags.input ?? [],
       outputs: flags.output ?? [],
       logs: flags.logs,
       argv: command,
       resumeFrom,
       ...runnerOptions(flags, this.jsonEnabled(), this.signal),
-    });
+    };
+    const result =
+      flags['run-id'] && flags['record-provider']
+        ? await execSubmitted(this.ctx, {
+            ...input,
+            runId: flags['run-id'],
+            recordProvider: flags['record-provider'],
+            inputRuns: flags['input-run'] ?? [],
+          })
+        : await execJob(this.ctx, input);
     // The job's own exit code is in the result: Strata's says which class of thing happened.
     if (result.status !== 'succeeded') process.exitCode = ExitCode.jobFailed;
     return result;

@@ -1,21 +1,22 @@
 import { StrataCommand } from '../../ui/base-command.js';
 import { table } from '../../ui/table.js';
-import { listRuns } from '../../services/runs.js';
+import { listJobRuns } from '../../services/slurm-runs.js';
 import type { Run } from '../../core/model.js';
 
 export default class JobsList extends StrataCommand<Run[]> {
-  static override summary = 'List job runs (a run whose runner died shows as lost)';
+  static override summary =
+    'List job runs (a run whose runner died, or whose Slurm job is gone with no final record, shows as lost)';
   static override examples = ['<%= config.bin %> jobs list', '<%= config.bin %> jobs list --json'];
 
   protected async execute(): Promise<Run[]> {
     await this.parse(JobsList);
-    return listRuns(this.ctx);
+    return listJobRuns(this.ctx);
   }
 
   protected render(runs: Run[]): string {
     return table(
-      ['Run', 'Job', 'Status', 'Exit', 'Started', 'Ended'],
-      runs.map((r) => [r.id, r.job, r.status, r.exitCode ?? '', r.startedAt, r.endedAt ?? '']),
+      ['Run', 'Job', 'Status', 'Exit', 'Slurm job', 'Started', 'Ended'],
+      runs.map((r) => [r.id, r.job, r.status, r.exitCode ?? '', r.slurmJobId ?? '', r.startedAt, r.endedAt ?? '']),
     );
   }
 }

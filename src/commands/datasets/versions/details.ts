@@ -2,7 +2,8 @@ import * as Flags from '@oclif/core/flags';
 import { StrataCommand } from '../../../ui/base-command.js';
 import { singularAliases } from '../../../ui/aliases.js';
 import { versionDetailsText } from '../../../ui/version-render.js';
-import { versionDetails } from '../../../services/versions.js';
+import type { versionDetails } from '../../../services/versions.js';
+import { versionDetailsNow } from '../../../services/slurm-runs.js';
 
 type Result = ReturnType<typeof versionDetails>;
 
@@ -19,7 +20,7 @@ export default class VersionsDetails extends StrataCommand<Result> {
 
   protected async execute(): Promise<Result> {
     const { flags } = await this.parse(VersionsDetails);
-    return versionDetails(this.ctx, flags.id);
+    return versionDetailsNow(this.ctx, flags.id);
   }
 
   protected render(v: Result): string {
