@@ -109,8 +109,10 @@ const longJob = (dir: string): string =>
     '  train:',
     '    outputs:',
     '      ckpt: { type: dataset, with: { ref: ckpt, storageProviderId: team }, sync: 1s }',
-    // On SIGTERM (scancel) the job writes one more file: the node's final sync must carry it.
-    `    run: trap 'echo bye > "$STRATA_OUTPUT_CKPT/bye.txt"; exit 143' TERM; echo one > "$STRATA_OUTPUT_CKPT/ep1.txt"; sleep 120 & wait`,
+    // On SIGTERM (scancel) the job writes one more file: the node's final sync must carry it. The
+    // sleep is in the foreground: with `sleep & wait`, a sleep that died of the signal first made
+    // `wait` return 0 and the shell end before its trap ran.
+    `    run: trap 'echo bye > "$STRATA_OUTPUT_CKPT/bye.txt"; exit 143' TERM; echo one > "$STRATA_OUTPUT_CKPT/ep1.txt"; while :; do sleep 1; done`,
   );
 
 describe.skipIf(!s3 || !cluster)('jobs run --executor slurm (a real Slurm, Ceph RGW)', () => {
