@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppContext } from './context.js';
 import { NotFoundError, UsageError } from '../core/errors.js';
-import { FINAL_STATUSES, type Run, type RunStatus } from '../core/model.js';
+import { FINAL_STATUSES, type Provider, type Run, type RunStatus } from '../core/model.js';
 import { scancel, slurmStates, type SlurmJobState } from '../jobs/slurm.js';
 import { draftKey } from '../storage/keys.js';
 import { readIfPresent } from '../storage/backend.js';
@@ -168,46 +168,57 @@ export async function versionDetailsNow(ctx: AppContext, ref: string): Promise<R
   return versionDetails(ctx, ref);
 }
 
-export async function listJobRuns(ctx: AppContext): Promise<Run[]> {
+/** `jobs list`; `team`: with the runs teammates submitted, from the records in the buckets. */
+export async function listJobRuns(ctx: AppContext, options: { team?: boolean } = {}): Promise<Run[]> {
+  if (options.team) await adoptTeamRecords(ctx);
   await refreshSlurmRuns(ctx);
   return listRuns(ctx);
 }
 
 export async function jobRunDetails(ctx: AppContext, id: string): Promise<RunDetails> {
-  if (!ctx.catalog.runs.get(id)) await adoptRecord(ctx, id);
+  if (!ctx.catalog.runs.get(id) && RUN_ID.test(id)) {
+    for (const provider of ctx.catalog.providers.list()) if (await adoptRecord(ctx, provider, id)) break;
+  }
   await refreshSlurmRuns(ctx, [id]);
   return runDetails(ctx, id);
 }
 
-/**
- * A run another catalog submitted, found by its record in one of this catalog's providers: it
- * enters this catalog as a Slurm run, to be brought up to date like one of its own.
- */
-async function adoptRecord(ctx: AppContext, id: string): Promise<void> {
-  if (!RUN_ID.test(id)) return;
+/** Every run record in the buckets of this catalog's providers that this catalog lacks. */
+async function adoptTeamRecords(ctx: AppContext): Promise<void> {
   for (const provider of ctx.catalog.providers.list()) {
-    const doc = await readRunDoc(ctx, provider, id).catch(() => undefined);
-    if (!doc) continue;
-    ctx.catalog.runs.insert({
-      id,
-      job: doc.job,
-      specFile: null,
-      command: doc.command,
-      status: doc.status === 'running' || doc.status === 'pending' ? doc.status : 'pending',
-      exitCode: null,
-      isolation: '',
-      host: doc.host ?? '',
-      runnerPid: 0,
-      logPath: '',
-      startedAt: doc.startedAt ?? doc.updatedAt,
-      endedAt: null,
-      executor: 'slurm',
-      slurmJobId: doc.slurmJobId,
-      storageProviderId: provider.id,
-      needs: [],
-    });
-    return;
+    for await (const object of (await ctx.backend(provider)).list('runs/')) {
+      const id = /^runs\/(run[a-z0-9]{12})\.json$/.exec(object.key)?.[1];
+      if (id && !ctx.catalog.runs.get(id)) await adoptRecord(ctx, provider, id);
+    }
   }
+}
+
+/**
+ * A run another catalog submitted, found by its record in this provider: it enters this catalog
+ * as a Slurm run, to be brought up to date like one of its own. false: no (readable) record.
+ */
+async function adoptRecord(ctx: AppContext, provider: Provider, id: string): Promise<boolean> {
+  const doc = await readRunDoc(ctx, provider, id).catch(() => undefined);
+  if (!doc) return false;
+  ctx.catalog.runs.insert({
+    id,
+    job: doc.job,
+    specFile: null,
+    command: doc.command,
+    status: doc.status === 'running' || doc.status === 'pending' ? doc.status : 'pending',
+    exitCode: null,
+    isolation: '',
+    host: doc.host ?? '',
+    runnerPid: 0,
+    logPath: '',
+    startedAt: doc.startedAt ?? doc.updatedAt,
+    endedAt: null,
+    executor: 'slurm',
+    slurmJobId: doc.slurmJobId,
+    storageProviderId: provider.id,
+    needs: [],
+  });
+  return true;
 }
 
 /** Follows runs to their ends, saying each change of state; returns them as they ended. */

@@ -7,7 +7,14 @@ import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { strata, strataJson, type CliOptions, type CliResult } from '../helpers/cli.js';
 import { assertBuilt } from '../helpers/expect-cli.js';
 import { writeFiles, type VersionJson } from '../helpers/fixtures.js';
-import { parseJson, poll, writeSpec, type RunDetailsJson, type VersionDetailsJson } from '../helpers/jobs.js';
+import {
+  parseJson,
+  poll,
+  writeSpec,
+  type RunDetailsJson,
+  type RunJson,
+  type VersionDetailsJson,
+} from '../helpers/jobs.js';
 import { TestBucket } from '../helpers/s3-bucket.js';
 import { filesHolding, nodeExecPids, slurmClusterForFile } from '../helpers/slurm-cluster.js';
 import { providerArgs } from '../helpers/team.js';
@@ -184,6 +191,11 @@ describe.skipIf(!s3 || !cluster)('jobs run --executor slurm (a real Slurm, Ceph 
         { name: 'ckpt', datasetId: ckpt.datasetId, versionId: ckpt.id, committed: true },
       ]);
       expect(seen.inputs).toMatchObject([{ name: 'data', datasetId: clean.datasetId, versionId: clean.id }]);
+      // …and lists every run the team submitted with --team (the other one was unknown to it).
+      const teamRuns = await strataJson<RunJson[]>(['jobs', 'list', '--team'], b);
+      expect(teamRuns.map((r) => [r.id, r.status]).sort()).toEqual(
+        result.jobs.map((j) => [j.runId, 'succeeded']).sort(),
+      );
 
       // slurmctld keeps batch scripts and environments in its state directory, slurmd in its spool:
       // the scripts are there (they name their run), the secrets are not.
