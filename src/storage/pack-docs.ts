@@ -1,4 +1,4 @@
-import { IntegrityError } from '../core/errors.js';
+import { parseJsonDoc, refuse } from './records.js';
 
 /**
  * The documents packs add to a bucket (docs/packs.md): each pack's table, and the bucket's format
@@ -31,30 +31,13 @@ export const packTableDoc = (pack: string, size: number, entries: readonly PackE
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
-const refuse = (key: string, what: string): never => {
-  throw new IntegrityError(`refusing ${key}: ${what}`, 'EBADRECORD');
-};
-
-function parseJsonObject(key: string, bytes: Buffer, format: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    return refuse(key, 'not valid JSON');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return refuse(key, 'not a JSON object');
-  const doc = value as Record<string, unknown>;
-  if (doc.format !== format) refuse(key, `format is not ${format}`);
-  return doc;
-}
-
 /**
  * A pack's table, checked against the pack it names (`packId`, from its key) and the size the
  * pack object has in the bucket (`packSize`; undefined: the pack is missing): every entry inside
  * the pack, none overlapping another, no blob twice.
  */
 export function parsePackTable(key: string, bytes: Buffer, packId: string, packSize: number | undefined): PackEntry[] {
-  const doc = parseJsonObject(key, bytes, 'strata.pack/1');
+  const doc = parseJsonDoc(key, bytes, 'strata.pack/1');
   if (doc.pack !== packId) refuse(key, 'names another pack than its key');
   if (packSize === undefined) refuse(key, 'its pack is missing');
   if (doc.size !== packSize) refuse(key, `says its pack has ${String(doc.size)} bytes; the bucket holds ${packSize}`);

@@ -79,6 +79,25 @@ export const encodeDoc = (doc: DatasetDoc | ManifestDoc | TagDoc | DraftDoc | Gc
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
+/** Refuses a bucket document, naming its key and what is wrong with it. */
+export const refuse = (key: string, what: string): never => {
+  throw new IntegrityError(`refusing ${key}: ${what}`, 'EBADRECORD');
+};
+
+/** A bucket document's JSON object, refused unless it is one and names `format`. */
+export function parseJsonDoc(key: string, bytes: Buffer, format: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return refuse(key, 'not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return refuse(key, 'not a JSON object');
+  const doc = value as Record<string, unknown>;
+  if (doc.format !== format) refuse(key, `format is not ${format}`);
+  return doc;
+}
+
 class Reader {
   constructor(
     private readonly key: string,
@@ -86,7 +105,7 @@ class Reader {
   ) {}
 
   fail(what: string): never {
-    throw new IntegrityError(`refusing ${this.key}: ${what}`, 'EBADRECORD');
+    return refuse(this.key, what);
   }
 
   string(field: string, pattern?: RegExp): string {
@@ -109,20 +128,8 @@ class Reader {
 }
 
 function parseObject(key: string, bytes: Buffer, format: string): Reader & { raw: Record<string, unknown> } {
-  let value: unknown;
-  try {
-    value = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    throw new IntegrityError(`refusing ${key}: not valid JSON`, 'EBADRECORD');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new IntegrityError(`refusing ${key}: not a JSON object`, 'EBADRECORD');
-  }
-  const reader = Object.assign(new Reader(key, value as Record<string, unknown>), {
-    raw: value as Record<string, unknown>,
-  });
-  if (reader.raw.format !== format) reader.fail(`format is not ${format}`);
-  return reader;
+  const raw = parseJsonDoc(key, bytes, format);
+  return Object.assign(new Reader(key, raw), { raw });
 }
 
 export function parseDatasetDoc(key: string, bytes: Buffer): DatasetDoc {

@@ -1,6 +1,6 @@
-import { IntegrityError } from '../core/errors.js';
 import { DATASET_ID, VERSION_ID } from '../core/ids.js';
-import type { RunStatus } from '../core/model.js';
+import type { RunInput, RunOutput, RunStatus } from '../core/model.js';
+import { parseJsonDoc, refuse } from './records.js';
 
 /**
  * A run handed to a cluster scheduler keeps its record in the bucket (runs/<run>.json): the
@@ -19,14 +19,8 @@ export interface RunDoc {
   updatedAt: string;
   startedAt: string | null;
   endedAt: string | null;
-  inputs: {
-    name: string;
-    datasetId: string | null;
-    versionId: string | null;
-    url: string | null;
-    commit: string | null;
-  }[];
-  outputs: { name: string; datasetId: string; versionId: string; committed: boolean }[];
+  inputs: RunInput[];
+  outputs: RunOutput[];
 }
 
 export const RUN_ID = /^run[a-z0-9]{12}$/;
@@ -35,16 +29,8 @@ export const runKey = (runId: string): string => `runs/${runId}.json`;
 const STATUSES: readonly RunStatus[] = ['pending', 'running', 'succeeded', 'failed', 'cancelled', 'lost'];
 
 export function parseRunDoc(key: string, bytes: Buffer): RunDoc {
-  const fail = (what: string): never => {
-    throw new IntegrityError(`refusing ${key}: ${what}`, 'EBADRECORD');
-  };
-  let v: Record<string, unknown>;
-  try {
-    v = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
-  } catch {
-    return fail('not valid JSON');
-  }
-  if (typeof v !== 'object' || v === null || v.format !== 'strata.run/1') return fail('format is not strata.run/1');
+  const fail = (what: string): never => refuse(key, what);
+  const v = parseJsonDoc(key, bytes, 'strata.run/1');
   const str = (f: string, p?: RegExp): string =>
     typeof v[f] === 'string' && (!p || p.test(v[f])) ? v[f] : fail(`bad or missing "${f}"`);
   const opt = (f: string, p?: RegExp): string | null => (v[f] === null || v[f] === undefined ? null : str(f, p));
