@@ -10,7 +10,7 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -80,6 +80,25 @@ await build({
   // development mode we do not use), and the S3 SDK, which is large and required only when needed.
   external: ['better-sqlite3', 'typescript', '@aws-sdk/*', '@smithy/*'],
 });
+
+// The web app of `strata ui`: its own files, read only by that command (no other command loads
+// them). Bundled with its libraries (Preact, dagre), so the page needs no network at run time.
+const webOut = join(root, 'dist/web');
+await mkdir(webOut, { recursive: true });
+await build({
+  entryPoints: [join(root, 'web/src/main.tsx')],
+  outfile: join(webOut, 'app.js'),
+  bundle: true,
+  format: 'iife',
+  platform: 'browser',
+  target: 'es2022',
+  jsx: 'automatic',
+  jsxImportSource: 'preact',
+  minify: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+await Promise.all(['index.html', 'app.css'].map((f) => copyFile(join(root, 'web', f), join(webOut, f))));
 
 // The code cache: the launcher writes it when it finds none (see bin/run.cjs).
 execFileSync(process.execPath, [join(root, 'bin/run.cjs'), '--version'], { stdio: 'ignore' });

@@ -20,6 +20,28 @@ function within(datasetId: string, versionId: string, under: string): { sql: str
   };
 }
 
+/** Paths between `from` and `to` (either open-ended when undefined), each bound in or out. */
+export interface PathRange {
+  from?: string;
+  fromInclusive?: boolean;
+  to?: string;
+  toInclusive?: boolean;
+}
+
+function rangeCondition(datasetId: string, versionId: string, r: PathRange): { sql: string; args: unknown[] } {
+  let sql = 'dataset_id = ? AND version_id = ?';
+  const args: unknown[] = [datasetId, versionId];
+  if (r.from !== undefined) {
+    sql += r.fromInclusive ? ' AND path >= ?' : ' AND path > ?';
+    args.push(r.from);
+  }
+  if (r.to !== undefined) {
+    sql += r.toInclusive ? ' AND path <= ?' : ' AND path < ?';
+    args.push(r.to);
+  }
+  return { sql, args };
+}
+
 /** The files of versions, and which blobs each provider is known to hold. */
 export class FileQueries {
   constructor(private readonly db: Db) {}
@@ -59,6 +81,30 @@ export class FileQueries {
   private select(datasetId: string, versionId: string, under: string): { stmt: Statement; args: unknown[] } {
     const { sql, args } = within(datasetId, versionId, under);
     return { stmt: this.db.prepare(`SELECT ${COLUMNS} FROM files WHERE ${sql} ORDER BY path`).raw(), args };
+  }
+
+  /**
+   * Up to `limit` files of a version between two paths, in path order (or reversed): what a page
+   * of a folder is read from, by seeks on the primary key, however many files the version holds.
+   */
+  range(datasetId: string, versionId: string, r: PathRange & { descending?: boolean; limit: number }): FileEntry[] {
+    const { sql, args } = rangeCondition(datasetId, versionId, r);
+    return (
+      this.db
+        .prepare(`SELECT ${COLUMNS} FROM files WHERE ${sql} ORDER BY path ${r.descending ? 'DESC' : 'ASC'} LIMIT ?`)
+        .raw()
+        .all(...args, r.limit) as FileRow[]
+    ).map(toFile);
+  }
+
+  /** How many files, and how many bytes, lie between two paths. */
+  rangeSummary(datasetId: string, versionId: string, r: PathRange): { fileCount: number; size: number } {
+    const { sql, args } = rangeCondition(datasetId, versionId, r);
+    const [n, size] = this.db
+      .prepare(`SELECT count(*), coalesce(sum(size), 0) FROM files WHERE ${sql}`)
+      .raw()
+      .get(...args) as [number, number];
+    return { fileCount: n, size };
   }
 
   summary(datasetId: string, versionId: string): { fileCount: number; size: number } {

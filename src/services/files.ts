@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { AppContext } from './context.js';
 import { ConflictError, NotFoundError, UsageError } from '../core/errors.js';
 import { normalizeVersionPath } from '../core/paths-in-manifest.js';
-import { listedSources, planSources, type Sources } from '../transfer/walk.js';
+import { listedSources, planSources, type SourceFile, type Sources } from '../transfer/walk.js';
 import { putFiles, type PutCatalog, type PutSummary } from '../transfer/put.js';
 import type { ProgressSink } from '../core/progress.js';
 import { faultPoint } from '../core/faults.js';
@@ -71,6 +71,17 @@ export async function createVersionFromSources(
 }
 
 export type PutResult = PutSummary & { ref: string };
+
+/** A file on this machine, under a name of its own, and the version path it is stored at. */
+export type ListedFile = SourceFile;
+
+/** Stores files already on this machine (an upload's spool) at the version paths they name. */
+export async function putListed(
+  ctx: AppContext,
+  input: { id: string; files: readonly ListedFile[]; signal?: AbortSignal },
+): Promise<PutResult> {
+  return storeSources(ctx, resolveUncommitted(ctx, input.id), listedSources(input.files), input);
+}
 
 function plan(ctx: AppContext, input: Omit<PutInput, 'id'>): Sources {
   return planSources(input.sourcePaths, normalizeVersionPath(input.targetPath ?? '/'), {

@@ -1,0 +1,92 @@
+import { useState } from 'preact/hooks';
+import { enc, post } from '../api.js';
+import { bytes } from '../format.js';
+import { chosenFiles, droppedFiles, upload, type Picked } from '../upload.js';
+import { ErrorLine } from './common.js';
+
+/** Gradient's web uploader: drop files or a folder into the open version, then commit it. */
+export function Upload({ refId, onDone }: { refId: string; onDone: () => void }) {
+  const [progress, setProgress] = useState<{ sent: number; total: number; stage: string }>();
+  const [error, setError] = useState<string>();
+  const [over, setOver] = useState(false);
+  const busy = progress !== undefined && progress.stage !== 'done';
+
+  const start = async (files: Picked[]): Promise<void> => {
+    if (files.length === 0) return;
+    setError(undefined);
+    setProgress({ sent: 0, total: 0, stage: 'uploading' });
+    try {
+      const r = await upload(refId, '/', files, (sent, total, stage) => setProgress({ sent, total, stage }));
+      setProgress({ sent: 1, total: 1, stage: `done: ${r.files} files stored, ${bytes(r.bytesUploaded)} uploaded` });
+      onDone();
+    } catch (e) {
+      setProgress(undefined);
+      setError((e as Error).message);
+    }
+  };
+  const commit = async (): Promise<void> => {
+    setError(undefined);
+    try {
+      await post(`/api/versions/${enc(refId)}/commit`);
+      onDone();
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  return (
+    <div class="upload">
+      <div
+        class={`dropzone${over ? ' over' : ''}`}
+        data-testid="dropzone"
+        onDragOver={(e) => {
+          e.preventDefault();
+          setOver(true);
+        }}
+        onDragLeave={() => setOver(false)}
+        onDrop={(e) => {
+          e.preventDefault();
+          setOver(false);
+          if (e.dataTransfer) void droppedFiles(e.dataTransfer.items).then(start);
+        }}
+      >
+        Drop files or a folder here, or choose{' '}
+        <label class="link">
+          files
+          <input
+            type="file"
+            multiple
+            hidden
+            data-testid="pick-files"
+            disabled={busy}
+            onChange={(e) => void start(chosenFiles((e.target as HTMLInputElement).files!))}
+          />
+        </label>{' '}
+        or a{' '}
+        <label class="link">
+          folder
+          <input
+            type="file"
+            hidden
+            // @ts-expect-error webkitdirectory is not in the DOM typings
+            webkitdirectory=""
+            data-testid="pick-folder"
+            disabled={busy}
+            onChange={(e) => void start(chosenFiles((e.target as HTMLInputElement).files!))}
+          />
+        </label>
+        .
+      </div>
+      {progress && (
+        <div class="progress" data-testid="upload-progress">
+          <progress max={progress.total || 1} value={progress.sent} /> <span>{progress.stage}</span>
+        </div>
+      )}
+      <div class="toolbar">
+        <button onClick={() => void commit()} disabled={busy}>
+          Commit this version
+        </button>
+      </div>
+      <ErrorLine message={error} />
+    </div>
+  );
+}
