@@ -2,6 +2,7 @@ import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { FileEntry } from '../core/model.js';
 import { sealOf, type Seal, type SealRow } from './seal.js';
+import { parentFolders } from '../core/paths-in-manifest.js';
 
 const COLUMNS = 'path, size, sha256, mode, mtime_ms';
 type FileRow = [path: string, size: number, sha256: string, mode: number, mtimeMs: number];
@@ -105,6 +106,21 @@ export class FileQueries {
       .raw()
       .get(...args) as [number, number];
     return { fileCount: n, size };
+  }
+
+  /** A file of a version that cannot stand beside a file at `path`: one where a folder of it is, or one below it. */
+  clashOf(datasetId: string, versionId: string, path: string): string | undefined {
+    const folders = parentFolders(path);
+    const found =
+      folders.length === 0
+        ? undefined
+        : (this.db
+            .prepare(
+              `SELECT path FROM files WHERE dataset_id = ? AND version_id = ? AND path IN (${folders.map(() => '?').join(', ')}) LIMIT 1`,
+            )
+            .pluck()
+            .get(datasetId, versionId, ...folders) as string | undefined);
+    return found ?? this.range(datasetId, versionId, { from: `${path}/`, to: `${path}0`, limit: 1 })[0]?.path;
   }
 
   summary(datasetId: string, versionId: string): { fileCount: number; size: number } {

@@ -37,3 +37,9 @@ export function normalizeVersionPath(input: string): string {
   if (trimmed === '') return '';
   return assertManifestPath(trimmed);
 }
+
+/** The folders a manifest path lies in, outermost first: "a/b/c" → ["a", "a/b"]. */
+export function parentFolders(path: string): string[] {
+  const parts = path.split('/');
+  return parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('/'));
+}

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AppContext } from './context.js';
 import { ConflictError, NotFoundError, UsageError } from '../core/errors.js';
-import { normalizeVersionPath } from '../core/paths-in-manifest.js';
+import { normalizeVersionPath, parentFolders } from '../core/paths-in-manifest.js';
 import { listedSources, planSources, type SourceFile, type Sources } from '../transfer/walk.js';
 import { putFiles, type PutCatalog, type PutSummary } from '../transfer/put.js';
 import type { ProgressSink } from '../core/progress.js';
@@ -80,7 +80,28 @@ export async function putListed(
   ctx: AppContext,
   input: { id: string; files: readonly ListedFile[]; signal?: AbortSignal },
 ): Promise<PutResult> {
-  return storeSources(ctx, resolveUncommitted(ctx, input.id), listedSources(input.files), input);
+  const resolved = resolveUncommitted(ctx, input.id);
+  assertNoClash(ctx, resolved, input.files);
+  return storeSources(ctx, resolved, listedSources(input.files), input);
+}
+
+/**
+ * A version is a tree: a path cannot be a file and a folder at once (no filesystem could hold
+ * it). Files of one batch and the version's files are checked against each other before any is
+ * stored. (A put from disk walks a tree and cannot clash within itself.)
+ */
+function assertNoClash(ctx: AppContext, { dataset, version }: Resolved, files: readonly ListedFile[]): void {
+  const paths = new Set(files.map((f) => f.path));
+  for (const { path } of files) {
+    const clash =
+      parentFolders(path).find((folder) => paths.has(folder)) ??
+      ctx.catalog.files.clashOf(dataset.id, version.id, path);
+    if (clash !== undefined)
+      throw new ConflictError(
+        `"${path}" and "${clash}" cannot both be in ${dataset.id}:${version.id}: one would be a file and a folder at once; nothing was stored`,
+        'EPATHCLASH',
+      );
+  }
 }
 
 function plan(ctx: AppContext, input: Omit<PutInput, 'id'>): Sources {

@@ -56,7 +56,9 @@ export function folderPage(ctx: AppContext, input: FolderInput): FolderPage {
   const { dataset, version } = resolveRef(ctx, input.id);
   const { files } = ctx.catalog;
   assertFileCount(ctx, version, files.summary(dataset.id, version.id).fileCount);
-  const limit = Math.min(Math.max(1, input.limit ?? 200), FOLDER_PAGE_MAX);
+  const limit = input.limit ?? 200;
+  if (!Number.isInteger(limit) || limit < 1 || limit > FOLDER_PAGE_MAX)
+    throw new UsageError(`a page holds 1 to ${FOLDER_PAGE_MAX} entries, not ${limit}`, 'EUSAGE');
   const under = normalizeVersionPath(input.path ?? '/');
   const folder = new Folder(under);
   const total = files.rangeSummary(dataset.id, version.id, folder.bounds());

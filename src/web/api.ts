@@ -43,6 +43,14 @@ const required = (call: Call, name: string): string => {
   return value;
 };
 
+/** A query parameter that is a whole number ≥ 1, when given. */
+function wholeNumber(call: Call, name: string): number | undefined {
+  const text = query(call, name);
+  if (text === undefined) return undefined;
+  if (!/^[1-9][0-9]{0,8}$/.test(text)) throw new UsageError(`${name} is a whole number ≥ 1, not "${text}"`, 'EUSAGE');
+  return Number(text);
+}
+
 /**
  * The HTTP API of `strata ui`: each route is a use case of src/services, as the commands are, so
  * the page and the CLI refuse the same things with the same messages (docs/ui.md lists them).
@@ -82,7 +90,7 @@ export function apiRoutes(options: { maxUploadBytes: number }): Route[] {
           after: query(call, 'after'),
           before: query(call, 'before'),
           last: query(call, 'last') === '1',
-          limit: query(call, 'limit') === undefined ? undefined : Number(query(call, 'limit')),
+          limit: wholeNumber(call, 'limit'),
         }),
     },
     {
@@ -120,8 +128,7 @@ export function apiRoutes(options: { maxUploadBytes: number }): Route[] {
       method: 'GET',
       pattern: /^\/api\/lineage\/([^/]+)$/,
       handle: (ctx, call) => {
-        const depth = Number(query(call, 'depth') ?? 10);
-        if (!Number.isInteger(depth) || depth < 1) throw new UsageError('depth is a whole number ≥ 1', 'EUSAGE');
+        const depth = wholeNumber(call, 'depth') ?? 10;
         return lineage(ctx, call.params[0]!, { upstream: true, downstream: true, depth });
       },
     },

@@ -123,11 +123,11 @@ async function handle(
   }
   try {
     const content = /^\/api\/versions\/([^/]+)\/content$/.exec(url.pathname);
-    if (content && req.method === 'GET') return await sendFile(ctx, decodeURIComponent(content[1]!), url, res, abort);
+    if (content && req.method === 'GET') return await sendFile(ctx, decodeParam(content[1]!), url, res, abort);
     for (const route of routes) {
       const match = route.pattern.exec(url.pathname);
       if (!match || route.method !== req.method) continue;
-      const params = match.slice(1).map((p) => decodeURIComponent(p));
+      const params = match.slice(1).map(decodeParam);
       const result = await route.handle(ctx, { url, params, req, signal: abort.signal });
       res.setHeader('Server-Timing', `app;dur=${(performance.now() - started).toFixed(1)}`);
       return send(res, 200, result);
@@ -170,6 +170,14 @@ async function sendFile(
     res.once('close', () => stream.destroy());
   });
   await spooled.remove();
+}
+
+function decodeParam(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new UsageError(`malformed percent-encoding in "${text.slice(0, 100)}"`, 'EUSAGE');
+  }
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

@@ -26,7 +26,7 @@ export interface CliOptions {
  * The environment of a user's shell: vitest sets NODE_ENV=test, which puts oclif into development
  * mode (it looks for tsx/ts-node and skips the manifest), so it is not passed on.
  */
-function userEnv(): NodeJS.ProcessEnv {
+export function userEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   delete env.NODE_ENV;
   for (const key of Object.keys(env)) if (key.startsWith('VITEST')) delete env[key];
