@@ -116,6 +116,7 @@ async function handle(
     res.writeHead(303, { Location: '/' });
     return void res.end();
   }
+  if (url.pathname === '/favicon.ico') return void res.writeHead(204).end(); // none, and no 404 in the console
   const asset = ASSETS[url.pathname];
   if (asset && (req.method === 'GET' || req.method === 'HEAD')) {
     res.writeHead(200, { 'Content-Type': ASSET_TYPES[asset]! });

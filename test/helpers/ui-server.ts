@@ -1,7 +1,7 @@
 // `strata ui` for the API suites: the built CLI serving on a free loopback port, and a small HTTP
 // client over node:http (not fetch: the tests send Host headers of their choosing, bodies without
 // a Content-Length, and read a 303 as it is).
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { expect } from 'vitest';
 import { BIN, userEnv, type CliResult } from './cli.js';
@@ -16,6 +16,12 @@ export interface RunningUi {
   /** SIGTERM, then what the process printed and how it ended */
   stop(): Promise<CliResult>;
 }
+
+/** `strata ui` processes not yet ended: a file whose afterAll never ran leaves none behind. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGTERM');
+});
 
 const URL_LINE = /^Strata UI: (http:\/\/[^/\s]+:(\d+))\/\?token=(\S+)$/m;
 const START_TIMEOUT = 20_000;
@@ -43,9 +49,13 @@ export function startUi(
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  running.add(child);
   const ended = new Promise<CliResult>((done) => {
     child.on('error', (error) => done({ code: null, signal: null, stdout, stderr: `${stderr}${String(error)}` }));
-    child.on('close', (code, signal) => done({ code, signal, stdout, stderr }));
+    child.on('close', (code, signal) => {
+      running.delete(child);
+      done({ code, signal, stdout, stderr });
+    });
   });
   const stop = async (): Promise<CliResult> => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

@@ -9,7 +9,7 @@ export function Upload({ refId, onDone }: { refId: string; onDone: () => void })
   const [progress, setProgress] = useState<{ sent: number; total: number; stage: string }>();
   const [error, setError] = useState<string>();
   const [over, setOver] = useState(false);
-  const busy = progress !== undefined && progress.stage !== 'done';
+  const busy = progress !== undefined && !progress.stage.startsWith('done');
 
   const start = async (files: Picked[]): Promise<void> => {
     if (files.length === 0) return;
@@ -68,7 +68,7 @@ export function Upload({ refId, onDone }: { refId: string; onDone: () => void })
             type="file"
             hidden
             // @ts-expect-error webkitdirectory is not in the DOM typings
-            webkitdirectory=""
+            webkitdirectory
             data-testid="pick-folder"
             disabled={busy}
             onChange={(e) => void start(chosenFiles((e.target as HTMLInputElement).files!))}
