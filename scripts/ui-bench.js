@@ -156,8 +156,19 @@ async function freshVersion(home, round, who) {
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
     buckets.push(bucket);
     strata(home, [
-      'storageProviders', 'create', 's3', '--name', 'bench', '--bucket', bucket, '--endpoint', s3.endpoint,
-      '--accessKey', s3.accessKey, '--secretAccessKey', s3.secretKey,
+      'storageProviders',
+      'create',
+      's3',
+      '--name',
+      'bench',
+      '--bucket',
+      bucket,
+      '--endpoint',
+      s3.endpoint,
+      '--accessKey',
+      s3.accessKey,
+      '--secretAccessKey',
+      s3.secretKey,
     ]);
     provider = ['--storageProviderId', 'bench'];
   }
@@ -204,7 +215,9 @@ async function uploads(browser) {
     const pair = { bytes };
     for (const who of order) pair[who] = await run[who]();
     pair.ratio = pair.page / pair.cli;
-    log(`upload round ${round}: cli ${pair.cli.toFixed(0)} ms, page ${pair.page.toFixed(0)} ms, ratio ${pair.ratio.toFixed(2)}`);
+    log(
+      `upload round ${round}: cli ${pair.cli.toFixed(0)} ms, page ${pair.page.toFixed(0)} ms, ratio ${pair.ratio.toFixed(2)}`,
+    );
     pairs.push(pair);
     rmSync(files, { recursive: true, force: true });
   }
