@@ -4,7 +4,7 @@ import type { AppContext } from './context.js';
 import { ConflictError, NotFoundError, UsageError } from '../core/errors.js';
 import { normalizeVersionPath, parentFolders } from '../core/paths-in-manifest.js';
 import { listedSources, planSources, type SourceFile, type Sources } from '../transfer/walk.js';
-import { putFiles, type PutCatalog, type PutSummary } from '../transfer/put.js';
+import { IN_MEMORY_LIMIT, putFiles, type PutCatalog, type PutSummary } from '../transfer/put.js';
 import type { ProgressSink } from '../core/progress.js';
 import { faultPoint } from '../core/faults.js';
 import type { Provider } from '../core/model.js';
@@ -72,10 +72,13 @@ export async function createVersionFromSources(
 
 export type PutResult = PutSummary & { ref: string };
 
-/** A file on this machine, under a name of its own, and the version path it is stored at. */
+/** A file on this machine under a name of its own (or in memory), and the version path it is stored at. */
 export type ListedFile = SourceFile;
 
-/** Stores files already on this machine (an upload's spool) at the version paths they name. */
+/** A ListedFile this small may come as its bytes in memory (larger ones are read from absPath). */
+export const LISTED_IN_MEMORY_MAX = IN_MEMORY_LIMIT;
+
+/** Stores files already on this machine or in memory (an upload's) at the version paths they name. */
 export async function putListed(
   ctx: AppContext,
   input: { id: string; files: readonly ListedFile[]; signal?: AbortSignal },
@@ -90,7 +93,11 @@ export async function putListed(
  * it). Files of one batch and the version's files are checked against each other before any is
  * stored. (A put from disk walks a tree and cannot clash within itself.)
  */
-function assertNoClash(ctx: AppContext, { dataset, version }: Resolved, files: readonly ListedFile[]): void {
+function assertNoClash(
+  ctx: AppContext,
+  { dataset, version }: Resolved,
+  files: readonly Pick<ListedFile, 'path'>[],
+): void {
   const paths = new Set(files.map((f) => f.path));
   for (const { path } of files) {
     const clash =

@@ -15,7 +15,7 @@ import { Packer, type PackTuning, type StoredPack } from './packer.js';
 /** Files up to this size are read synchronously (they are most of a tree of small files). */
 const SYNC_READ_LIMIT = 256 * 1024;
 /** Files up to this size are read once into memory, hashed and sent from the buffer. */
-const IN_MEMORY_LIMIT = 8 * 1024 * 1024;
+export const IN_MEMORY_LIMIT = 8 * 1024 * 1024;
 /** Stored files enter the version in batches this large (or at least every FLUSH_MS). */
 const FLUSH_FILES = 500;
 const FLUSH_MS = 250;
@@ -230,11 +230,13 @@ async function storeFile(
     if (intoPack) await pack.ready();
     // A small file is read by synchronous calls: the promise of an asynchronous read (open,
     // fstat, read, close, each through the thread pool) cost more than the read, ~50 µs a file.
-    const bytes = intoPack
-      ? readSmall(source.absPath)
-      : source.size > SYNC_READ_LIMIT
-        ? await readFile(source.absPath)
-        : readFileSync(source.absPath);
+    const bytes =
+      source.bytes ??
+      (intoPack
+        ? readSmall(source.absPath)
+        : source.size > SYNC_READ_LIMIT
+          ? await readFile(source.absPath)
+          : readFileSync(source.absPath));
     const entry = toEntry(source, sha256Hex(bytes), bytes.length);
     if (knownInRun.has(entry.sha256)) return done(entry, false);
     if (inCatalog(entry.sha256)) return done(entry, false, true);

@@ -13,6 +13,8 @@ export interface SourceFile {
   mtimeMs: number;
   /** device, inode, size, mtime and ctime: while it holds, the content has not changed */
   stamp?: string;
+  /** the content itself, already in memory (an upload's small files): read from here, not absPath */
+  bytes?: Buffer;
 }
 
 /** What a put stores: how many files (and bytes, when counted), and the files themselves, streamed. */

@@ -277,6 +277,29 @@ describe('strata ui: the HTTP API', () => {
     expectError(again, 409, 'ECOMMITTED');
   });
 
+  it('stores a file too large to hold in memory from its spool, byte for byte, and leaves no spool behind', async () => {
+    const v = await openVersion();
+    const large = randomBytes(9 * 1024 * 1024); // over the put engine's in-memory size: spooled to disk
+    const files = [
+      { path: 'small-1.bin', content: randomBytes(3000) },
+      { path: 'large.bin', content: large },
+      { path: 'small-2.bin', content: randomBytes(10) },
+    ];
+    const roomy = await startUi(home, ['--max-upload', '32MiB']); // this file's server takes 16 KiB
+    try {
+      const post = api(roomy.base, roomy.token);
+      const put = await post(`/api/versions/${enc(v.ref)}/files`, { body: uploadBody(files) });
+      expect({ status: put.status, body: put.json() }).toMatchObject({ status: 200, body: { files: 3 } });
+    } finally {
+      await roomy.stop();
+    }
+    expect(statFiles(join(home, 'tmp'))).toEqual([]); // (before downloads, which spool there a moment)
+    for (const f of files) {
+      const got = await call(`/api/versions/${enc(v.ref)}/content?path=${enc(f.path)}`);
+      expect(sha(got.body), f.path).toBe(sha(f.content));
+    }
+  });
+
   it('pages a folder of 1,000 files and 4 folders: forwards, backwards and last, each entry once in path order', async () => {
     const url = (q: string): string => `/api/versions/${enc(big.ref)}/files?limit=100${q}`;
     const pages: Page[] = [];

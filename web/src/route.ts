@@ -17,6 +17,7 @@ export function useRoute(): Route {
   useEffect(() => {
     const on = (): void => setRoute(current());
     addEventListener('hashchange', on);
+    on(); // a hash that changed before this effect ran (right after the first render) is not missed
     return () => removeEventListener('hashchange', on);
   }, []);
   return route;

@@ -6,7 +6,7 @@ import { ErrorLine } from './common.js';
 
 /** Gradient's web uploader: drop files or a folder into the open version, then commit it. */
 export function Upload({ refId, onDone }: { refId: string; onDone: () => void }) {
-  const [progress, setProgress] = useState<{ sent: number; total: number; stage: string }>();
+  const [progress, setProgress] = useState<{ sent: number; total: number; stage: string; ms?: number }>();
   const [error, setError] = useState<string>();
   const [over, setOver] = useState(false);
   const busy = progress !== undefined && !progress.stage.startsWith('done');
@@ -15,9 +15,16 @@ export function Upload({ refId, onDone }: { refId: string; onDone: () => void })
     if (files.length === 0) return;
     setError(undefined);
     setProgress({ sent: 0, total: 0, stage: 'uploading' });
+    const started = performance.now();
     try {
       const r = await upload(refId, '/', files, (sent, total, stage) => setProgress({ sent, total, stage }));
-      setProgress({ sent: 1, total: 1, stage: `done: ${r.files} files stored, ${bytes(r.bytesUploaded)} uploaded` });
+      const ms = performance.now() - started;
+      setProgress({
+        sent: 1,
+        total: 1,
+        stage: `done: ${r.files} files stored, ${bytes(r.bytesUploaded)} uploaded in ${(ms / 1000).toFixed(1)} s`,
+        ms,
+      });
       onDone();
     } catch (e) {
       setProgress(undefined);
@@ -77,7 +84,7 @@ export function Upload({ refId, onDone }: { refId: string; onDone: () => void })
         .
       </div>
       {progress && (
-        <div class="progress" data-testid="upload-progress">
+        <div class="progress" data-testid="upload-progress" data-elapsed-ms={progress.ms?.toFixed(0)}>
           <progress max={progress.total || 1} value={progress.sent} /> <span>{progress.stage}</span>
         </div>
       )}
