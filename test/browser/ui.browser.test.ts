@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { formatBytes } from '../../src/core/bytes.js';
 import { browserForFile, newWatchedPage, type PageWatch } from '../helpers/browser.js';
 import { startUi, type RunningUi } from '../helpers/ui-server.js';
 import { strata, strataJson, type CliOptions } from '../helpers/cli.js';
@@ -92,18 +93,6 @@ const LABELS = `file,label\n${Object.keys(IMAGES)
   .join('\n')}\n`;
 const META_V1 = { name: 'images', classes: ['cat', 'dog'], source: 'generated in the test' };
 const META_V2 = { ...META_V1, classes: ['cat', 'dog', 'bird'] };
-
-/** The same bytes the page's format.ts shows: "812 B", "2.3 KiB". */
-function shownBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
-}
 
 /** images → prepare → clean → train → model → evaluate → report; each job says what it does on stdout. */
 const CHAIN = [
@@ -226,7 +215,7 @@ describe.skipIf(!browser)('strata ui in Chromium: a tour of the app', () => {
     const row = table.locator('tbody tr', { has: page.getByRole('link', { name: 'images', exact: true }) });
     // Name (and an empty description) | Storage provider | Versions | Files (latest) | Size (latest) | Updated
     const cells = await texts(row.locator('td'));
-    expect(cells.slice(0, 5)).toEqual(['images', 'local', '2', String(v2.fileCount), shownBytes(v2.size)]);
+    expect(cells.slice(0, 5)).toEqual(['images', 'local', '2', String(v2.fileCount), formatBytes(v2.size)]);
     expect(v2.fileCount).toBe(11);
     expect(await texts(table.locator('tbody tr td:nth-child(2)'))).toEqual(['local', 'local', 'local', 'local']);
     await screenshot('datasets');
@@ -241,10 +230,10 @@ describe.skipIf(!browser)('strata ui in Chromium: a tour of the app', () => {
     const [newest, oldest] = await texts(items);
     expect(newest).toContain(v2.id);
     expect(newest).toContain('a bird class, one more dog, notes moved');
-    expect(newest).toContain(`11 files · ${shownBytes(v2.size)}`);
+    expect(newest).toContain(`11 files · ${formatBytes(v2.size)}`);
     expect(oldest).toContain(v1.id);
     expect(oldest).toContain('first pictures');
-    expect(oldest).toContain(`11 files · ${shownBytes(v1.size)}`);
+    expect(oldest).toContain(`11 files · ${formatBytes(v1.size)}`);
     expect(await page.locator('.badge').count()).toBe(0); // both committed
     await screenshot('timeline');
   });
@@ -253,7 +242,7 @@ describe.skipIf(!browser)('strata ui in Chromium: a tour of the app', () => {
     await page.getByTestId('versions').getByRole('link', { name: v2.id }).click();
     await eventually(() => page.locator('h1').innerText()).toBe(`images : ${v2.id}`);
     await eventually(entries).toEqual(['docs/', 'meta.json', 'train/']);
-    expect(await page.locator('.folder .muted').first().innerText()).toBe(`11 files below · ${shownBytes(v2.size)}`);
+    expect(await page.locator('.folder .muted').first().innerText()).toBe(`11 files below · ${formatBytes(v2.size)}`);
 
     await page.locator('[data-testid=files] a.file', { hasText: 'meta.json' }).click();
     const preview = page.getByTestId('preview');
@@ -265,7 +254,7 @@ describe.skipIf(!browser)('strata ui in Chromium: a tour of the app', () => {
     await eventually(entries).toEqual(train.sort());
     expect(await page.locator('nav.crumbs').innerText()).toBe('/train/');
     const labelsRow = page.locator('[data-testid=files] tbody tr', { hasText: 'labels.csv' });
-    expect((await texts(labelsRow.locator('td')))[1]).toBe(shownBytes(LABELS.length));
+    expect((await texts(labelsRow.locator('td')))[1]).toBe(formatBytes(LABELS.length));
 
     await page.locator('[data-testid=files] a.file', { hasText: 'labels.csv' }).click();
     await eventually(() => preview.locator('h2').innerText()).toBe('labels.csv');
@@ -302,7 +291,7 @@ describe.skipIf(!browser)('strata ui in Chromium: a tour of the app', () => {
       ] as [number, number][],
     );
     expect(pixels).toEqual([CAT_01(0, 0), CAT_01(251, 177)]);
-    expect(await preview.innerText()).toContain(`${shownBytes(IMAGES['train/cat-01.png']!.length)} · mode`);
+    expect(await preview.innerText()).toContain(`${formatBytes(IMAGES['train/cat-01.png']!.length)} · mode`);
     await eventually(() => page.locator('tr.selected').innerText()).toContain('cat-01.png');
     const path = await screenshot('version-image-preview');
     if (UPDATE_DOCS_PNG) copyFileSync(path, DOCS_PNG);
@@ -396,11 +385,11 @@ describe.skipIf(!browser)('strata ui in Chromium: a tour of the app', () => {
     await pickFolder.setInputFiles(folder);
     const progress = page.getByTestId('upload-progress');
     await eventually(async () => (await progress.innerText()).trim(), 30_000).toMatch(
-      new RegExp(`^done: 50 files stored, ${shownBytes(total).replace('.', '\\.')} uploaded in \\d+\\.\\d s$`),
+      new RegExp(`^done: 50 files stored, ${formatBytes(total).replace('.', '\\.')} uploaded in \\d+\\.\\d s$`),
     );
     await eventually(entries).toEqual(['batch/']);
     await eventually(() => page.locator('main p.muted').first().innerText()).toContain(
-      `50 files · ${shownBytes(total)}`,
+      `50 files · ${formatBytes(total)}`,
     );
     await screenshot('upload-done');
 

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { expect } from 'vitest';
 import { BIN, userEnv, type CliResult } from './cli.js';
+import type { FolderEntry, FolderPage } from '../../src/services/folders.js';
 
 export interface RunningUi {
   /** the URL printed on stdout, with ?token= */
@@ -194,26 +195,7 @@ export function expectError(r: Reply, status: number, code?: string): { code: st
   return error;
 }
 
-export interface FolderEntry {
-  name: string;
-  path: string;
-  type: 'file' | 'dir';
-  size: number;
-  fileCount?: number;
-  mode?: number;
-  mtime?: string;
-  sha256?: string;
-}
-
-export interface FolderPage {
-  ref: string;
-  path: string;
-  fileCount: number;
-  size: number;
-  entries: FolderEntry[];
-  before: string | null;
-  after: string | null;
-}
+export type { FolderEntry, FolderPage };
 
 /** Every file of a version as the API pages it (a few entries a page), folder by folder. */
 export async function walkFiles(call: Api, ref: string, path = ''): Promise<FolderEntry[]> {

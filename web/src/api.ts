@@ -1,4 +1,11 @@
 /** The page's side of the HTTP API (src/web/api.ts): JSON in and out, errors as one line. */
+// The shapes the server's use cases return, type-checked against them (erased at build).
+import type { VersionView } from '../../src/services/versions.js';
+import type { FolderEntry, FolderPage } from '../../src/services/folders.js';
+import type { Preview } from '../../src/web/preview.js';
+import type { Lineage, LineageNode } from '../../src/services/lineage.js';
+
+export type { FolderEntry, FolderPage, Lineage, LineageNode, Preview, VersionView };
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -50,50 +57,10 @@ export interface DatasetRow {
   updatedAt: string;
 }
 
-export interface VersionView {
-  datasetId: string;
-  id: string;
-  ref: string;
-  message: string;
-  isCommitted: boolean;
-  createdAt: string;
-  committedAt: string | null;
-  tags: string[];
-  fileCount: number;
-  size: number;
-}
-
 export interface DatasetDetails {
   dataset: { id: string; name: string; description: string; storageProviderName: string; tags: string[] };
   versions: VersionView[];
 }
-
-export interface FolderEntry {
-  name: string;
-  path: string;
-  type: 'file' | 'dir';
-  size: number;
-  fileCount?: number;
-  mode?: number;
-  mtime?: string;
-}
-
-export interface FolderPage {
-  ref: string;
-  path: string;
-  fileCount: number;
-  size: number;
-  entries: FolderEntry[];
-  before: string | null;
-  after: string | null;
-}
-
-export type Preview =
-  | { kind: 'image' }
-  | { kind: 'text' | 'json'; text: string; truncated: boolean }
-  | { kind: 'csv'; rows: string[][]; truncated: boolean }
-  | { kind: 'hex'; lines: string[]; truncated: boolean }
-  | { kind: 'none'; reason: string };
 
 export interface FilePreview {
   ref: string;
@@ -117,24 +84,6 @@ export interface Diff {
   removed: Capped<string>;
   changed: Capped<string>;
   renamed: Capped<{ from: string; to: string }>;
-}
-
-export type LineageNode =
-  | {
-      kind: 'version';
-      id: string;
-      datasetId: string;
-      versionId: string;
-      dataset: string | null;
-      message: string | null;
-    }
-  | { kind: 'run'; id: string; job: string; command: string; exitCode: number | null; startedAt: string }
-  | { kind: 'url'; id: string; url: string; commit: string | null };
-
-export interface Lineage {
-  root: string;
-  nodes: LineageNode[];
-  edges: { from: string; to: string; input?: string }[];
 }
 
 export interface Run {
