@@ -1,5 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { hostname, networkInterfaces } from 'node:os';
 
 /**
  * What every request of `strata ui` passes before it reaches a handler (docs/ui.md, Security):
@@ -15,10 +16,19 @@ export class Guard {
   readonly token = randomBytes(24).toString('base64url');
   private hosts = new Set<string>();
 
-  /** The Host headers to answer: loopback names and the address listened on, with the port. */
+  /**
+   * The Host headers to answer, with the port: loopback names and the address listened on; on a
+   * wildcard address (0.0.0.0, ::) also this machine's name and the addresses of its interfaces,
+   * which are what another machine puts in Host. Never any other name (DNS rebinding).
+   */
   listening(host: string, port: number): void {
-    const names = new Set(['127.0.0.1', 'localhost', '[::1]', host.includes(':') ? `[${host}]` : host]);
-    this.hosts = new Set([...names].map((n) => `${n}:${port}`.toLowerCase()));
+    const names = ['127.0.0.1', 'localhost', '::1', host];
+    if (host === '0.0.0.0' || host === '::') {
+      names.push(hostname());
+      for (const addresses of Object.values(networkInterfaces()))
+        for (const a of addresses ?? []) names.push(a.address);
+    }
+    this.hosts = new Set(names.map((n) => `${n.includes(':') ? `[${n}]` : n}:${port}`.toLowerCase()));
   }
 
   /** Why a request is refused (status and one line), or undefined to let it through. */

@@ -3,6 +3,7 @@
 // previews and downloads. docs/ui.md describes the API.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { strata, strataJson, type CliOptions } from '../helpers/cli.js';
@@ -135,6 +136,19 @@ describe('strata ui: the HTTP API', () => {
       const landing = await call(`/?token=${ui.token}`, { host, token: null });
       expectError(landing, 421, 'EHOST');
       expect(landing.headers['set-cookie'], host).toBeUndefined();
+    }
+  });
+
+  it("on --host 0.0.0.0 answers to this machine's name, still to no other, and warns", async () => {
+    const wide = await startUi(home, ['--host', '0.0.0.0']);
+    try {
+      const p = wide.port;
+      const local = api(wide.base, wide.token);
+      expect((await local('/api/datasets', { host: `${hostname()}:${p}` })).status).toBe(200);
+      expectError(await local('/api/datasets', { host: `attacker.example:${p}` }), 421, 'EHOST');
+    } finally {
+      const r = await wide.stop();
+      expect(r.stderr).toMatch(/listening on 0\.0\.0\.0: other machines that reach it can use this app/);
     }
   });
 
