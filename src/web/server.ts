@@ -107,10 +107,7 @@ async function handle(
     return send(res, 400, { error: { code: 'EUSAGE', message: 'bad request URL' } });
   }
   const refused = guard.refusal(req, url);
-  if (refused) {
-    // A landing that lost its cookie gets a page saying what to do; the API, a JSON error.
-    return send(res, refused.status, { error: { code: refused.code, message: refused.message } });
-  }
+  if (refused) return send(res, refused.status, { error: { code: refused.code, message: refused.message } });
   if (req.method === 'GET' && url.pathname === '/' && url.searchParams.has('token')) {
     if (guard.landing(url)) res.setHeader('Set-Cookie', guard.cookie());
     res.writeHead(303, { Location: '/' });
