@@ -45,6 +45,7 @@ describe.concurrent('shell completion', () => {
       'help',
       'jobs',
       'storageProviders',
+      'ui',
     ]);
     expect(complete(script, ['datasets', 'ver'])).toEqual(['versions']);
     expect(complete(script, ['datasets', 'versions', 'c'])).toEqual(['commit', 'create']);
