@@ -137,6 +137,7 @@ export function apiRoutes(options: { maxUploadBytes: number }): Route[] {
     {
       method: 'GET',
       pattern: /^\/api\/runs\/([^/]+)\/log$/,
+      // A run's log path is this machine's own choice (runs adopted from a bucket record carry none).
       handle: (ctx, { params }) => logTail(runDetails(ctx, params[0]!).logPath),
     },
     {
