@@ -123,6 +123,23 @@ export class FileQueries {
     return found ?? this.range(datasetId, versionId, { from: `${path}/`, to: `${path}0`, limit: 1 })[0]?.path;
   }
 
+  /**
+   * A file of a version that is also a folder of another ("x" beside "x/y"), which no filesystem
+   * can hold: one seek on the primary key per file, no list in memory.
+   */
+  firstClash(datasetId: string, versionId: string): { file: string; below: string } | undefined {
+    const file = this.db
+      .prepare(
+        `SELECT a.path FROM files a WHERE a.dataset_id = ? AND a.version_id = ? AND EXISTS (SELECT 1 FROM files b
+           WHERE b.dataset_id = a.dataset_id AND b.version_id = a.version_id AND b.path > a.path || '/' AND b.path < a.path || '0')
+         LIMIT 1`,
+      )
+      .pluck()
+      .get(datasetId, versionId) as string | undefined;
+    if (file === undefined) return undefined;
+    return { file, below: this.range(datasetId, versionId, { from: `${file}/`, to: `${file}0`, limit: 1 })[0]!.path };
+  }
+
   summary(datasetId: string, versionId: string): { fileCount: number; size: number } {
     const row = this.db
       .prepare(

@@ -43,6 +43,7 @@ export async function commitVersion(
   const { version } = claim;
   try {
     faultPoint('commit:after-claim');
+    assertTree(ctx, resolved);
     // Named in the draft, the blobs are kept by any gc that starts from now; one that started
     // before may have missed them, so the check waits for it to end.
     await writeDraft(ctx, dataset, version.id);
@@ -69,6 +70,21 @@ export async function commitVersion(
   faultPoint('commit:before-draft-delete');
   await removeDraft(ctx, dataset, version.id);
   return { ...viewVersion(ctx, ctx.catalog.datasets.version(dataset.id, version.id)!), alreadyCommitted: false };
+}
+
+/**
+ * A version is a tree: separate puts (a file "x", then files under "x/") can make a path a file
+ * and a folder at once, which no get could write. Such a version is refused here, once no put can
+ * still change it, before anything is written.
+ */
+function assertTree(ctx: AppContext, { dataset, version }: Resolved): void {
+  const clash = ctx.catalog.files.firstClash(dataset.id, version.id);
+  if (!clash) return;
+  const ref = `${dataset.id}:${version.id}`;
+  throw new ConflictError(
+    `cannot commit ${ref}: "${clash.file}" is a file and also a folder ("${clash.below}"); delete one with: strata datasets files delete --id ${ref} --path ${clash.file}`,
+    'EPATHCLASH',
+  );
 }
 
 /**

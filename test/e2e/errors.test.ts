@@ -226,6 +226,30 @@ describe.concurrent('bad input: one clear line (or a JSON error), the exit code 
     });
   });
 
+  it('a path put as a file and, by another put, as a folder → commit refuses with 4, nothing changed; deleting one commits', async () => {
+    const { o } = await withDataset();
+    const open = await openVersion(o, 'demo');
+    await strataJson(
+      ['datasets', 'files', 'put', '--id', open.ref, '--source-path', `${writeFiles(fresh(), { f: 'file' })}/`],
+      o,
+    );
+    const under = `${writeFiles(fresh(), { 'y.txt': 'y' })}/`;
+    await strataJson(['datasets', 'files', 'put', '--id', open.ref, '--source-path', under, '--target-path', 'f'], o);
+    const before = snapshot(o);
+    const { error } = await expectFailure(['datasets', 'versions', 'commit', '--id', open.ref], o, 4);
+    expect(error).toMatchObject({
+      code: 'EPATHCLASH',
+      message: expect.stringContaining('"f" is a file and also a folder ("f/y.txt")') as string,
+    });
+    expect(snapshot(o)).toEqual(before);
+    await strataJson(['datasets', 'files', 'delete', '--id', open.ref, '--path', 'f'], o);
+    await strataJson(['datasets', 'files', 'put', '--id', open.ref, '--source-path', under, '--target-path', 'f'], o);
+    expect(await strataJson<VersionJson>(['datasets', 'versions', 'commit', '--id', open.ref], o)).toMatchObject({
+      isCommitted: true,
+      fileCount: 1,
+    });
+  });
+
   it('delete of a dataset still holding versions, without --force → 4', async () => {
     const { o } = await withDataset();
     await openVersion(o, 'demo');
