@@ -55,13 +55,14 @@ export const FOLDER_PAGE_MAX = 1000;
 export function folderPage(ctx: AppContext, input: FolderInput): FolderPage {
   const { dataset, version } = resolveRef(ctx, input.id);
   const { files } = ctx.catalog;
-  assertFileCount(ctx, version, files.summary(dataset.id, version.id).fileCount);
+  const whole = files.summary(dataset.id, version.id);
+  assertFileCount(ctx, version, whole.fileCount);
   const limit = input.limit ?? 200;
   if (!Number.isInteger(limit) || limit < 1 || limit > FOLDER_PAGE_MAX)
     throw new UsageError(`a page holds 1 to ${FOLDER_PAGE_MAX} entries, not ${limit}`, 'EUSAGE');
   const under = normalizeVersionPath(input.path ?? '/');
   const folder = new Folder(under);
-  const total = files.rangeSummary(dataset.id, version.id, folder.bounds());
+  const total = under === '' ? whole : files.rangeSummary(dataset.id, version.id, folder.bounds());
   if (total.fileCount === 0 && under !== '')
     throw new NotFoundError(`no folder "${under}" in ${dataset.id}:${version.id}`, 'ENOPATH');
   const read = (r: PathRange & { descending?: boolean; limit: number }): FileEntry[] =>

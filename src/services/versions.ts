@@ -79,6 +79,12 @@ export function listVersions(ctx: AppContext, input: { id: string; isCommitted?:
   return ctx.catalog.datasets.versions(dataset.id, { committed: input.isCommitted }).map((v) => viewVersion(ctx, v));
 }
 
+/** The newest committed version of a dataset, or undefined while it has none. */
+export function latestVersion(ctx: AppContext, id: string): VersionView | undefined {
+  const latest = ctx.catalog.datasets.latestCommitted(findDataset(ctx, id).id);
+  return latest && viewVersion(ctx, latest);
+}
+
 export function versionDetails(
   ctx: AppContext,
   ref: string,

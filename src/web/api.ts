@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { AppContext } from '../services/context.js';
 import { NotFoundError, UsageError } from '../core/errors.js';
 import { datasetDetails, listDatasets } from '../services/datasets.js';
-import { createVersion, listVersions, versionDetails } from '../services/versions.js';
+import { createVersion, latestVersion, listVersions, versionDetails } from '../services/versions.js';
 import { listProviders } from '../services/providers.js';
 import { folderPage } from '../services/folders.js';
 import { readVersionFile, versionFile } from '../services/file-content.js';
@@ -178,16 +178,16 @@ function publicProvider(p: ReturnType<typeof listProviders>[number]): Record<str
   return { id: p.id, name: p.name, type: p.type, bucket, prefix, endpoint, region };
 }
 
+/** Each dataset with its latest committed version's size: one version counted a dataset, not all. */
 function datasetsWithSizes(ctx: AppContext): unknown[] {
   return listDatasets(ctx).map((d) => {
-    const versions = listVersions(ctx, { id: d.id });
-    const latest = versions.filter((v) => v.isCommitted).at(-1);
+    const latest = latestVersion(ctx, d.id);
     return {
       id: d.id,
       name: d.name,
       description: d.description,
       storageProviderName: d.storageProviderName,
-      versionCount: versions.length,
+      versionCount: datasetDetails(ctx, d.id).versionCount,
       latest: latest?.id ?? null,
       size: latest?.size ?? 0,
       fileCount: latest?.fileCount ?? 0,

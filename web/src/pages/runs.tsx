@@ -64,35 +64,9 @@ export function RunPage({ id }: { id: string }) {
             {r.exitCode !== null && ` (exit ${r.exitCode})`} · {r.executor} · {when(r.startedAt)} → {when(r.endedAt)}
           </p>
           <h2>Inputs</h2>
-          <ul>
-            {(r.inputs ?? []).map((i) => (
-              <li key={i.name}>
-                {i.name}:{' '}
-                {i.datasetId && i.versionId ? (
-                  <a href={href('versions', `${i.datasetId}:${i.versionId}`)}>
-                    {i.datasetName ?? i.datasetId}:{i.versionId}
-                  </a>
-                ) : (
-                  '(not a dataset)'
-                )}
-              </li>
-            ))}
-          </ul>
+          <Bindings items={r.inputs ?? []} unlinked={() => '(not a dataset)'} />
           <h2>Outputs</h2>
-          <ul>
-            {(r.outputs ?? []).map((o) => (
-              <li key={o.name}>
-                {o.name}:{' '}
-                {o.versionId ? (
-                  <a href={href('versions', `${o.datasetId}:${o.versionId}`)}>
-                    {o.datasetName ?? o.datasetId}:{o.versionId}
-                  </a>
-                ) : (
-                  (o.datasetName ?? o.datasetId)
-                )}
-              </li>
-            ))}
-          </ul>
+          <Bindings items={r.outputs ?? []} unlinked={(o) => o.datasetName ?? o.datasetId ?? ''} />
           <h2>Log</h2>
           <Status loaded={log}>
             {(l) => (
@@ -105,5 +79,32 @@ export function RunPage({ id }: { id: string }) {
         </section>
       )}
     </Status>
+  );
+}
+
+interface Binding {
+  name: string;
+  datasetId: string | null;
+  versionId: string | null;
+  datasetName: string | null;
+}
+
+/** A run's inputs or outputs: each name and the version it read or made, linked. */
+function Bindings<T extends Binding>({ items, unlinked }: { items: T[]; unlinked: (item: T) => string }) {
+  return (
+    <ul>
+      {items.map((b) => (
+        <li key={b.name}>
+          {b.name}:{' '}
+          {b.datasetId && b.versionId ? (
+            <a href={href('versions', `${b.datasetId}:${b.versionId}`)}>
+              {b.datasetName ?? b.datasetId}:{b.versionId}
+            </a>
+          ) : (
+            unlinked(b)
+          )}
+        </li>
+      ))}
+    </ul>
   );
 }

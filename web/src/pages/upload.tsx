@@ -57,31 +57,8 @@ export function Upload({ refId, onDone }: { refId: string; onDone: () => void })
         }}
       >
         Drop files or a folder here, or choose{' '}
-        <label class="link">
-          files
-          <input
-            type="file"
-            multiple
-            hidden
-            data-testid="pick-files"
-            disabled={busy}
-            onChange={(e) => void start(chosenFiles((e.target as HTMLInputElement).files!))}
-          />
-        </label>{' '}
-        or a{' '}
-        <label class="link">
-          folder
-          <input
-            type="file"
-            hidden
-            // @ts-expect-error webkitdirectory is not in the DOM typings
-            webkitdirectory
-            data-testid="pick-folder"
-            disabled={busy}
-            onChange={(e) => void start(chosenFiles((e.target as HTMLInputElement).files!))}
-          />
-        </label>
-        .
+        <Picker label="files" testId="pick-files" disabled={busy} onPick={start} /> or a{' '}
+        <Picker label="folder" testId="pick-folder" folder disabled={busy} onPick={start} />.
       </div>
       {progress && (
         <div class="progress" data-testid="upload-progress" data-elapsed-ms={progress.ms?.toFixed(0)}>
@@ -95,5 +72,30 @@ export function Upload({ refId, onDone }: { refId: string; onDone: () => void })
       </div>
       <ErrorLine message={error} />
     </div>
+  );
+}
+
+/** A link that opens the browser's file dialog, for files or (folder) a whole folder. */
+function Picker(props: {
+  label: string;
+  testId: string;
+  folder?: boolean;
+  disabled: boolean;
+  onPick: (files: Picked[]) => Promise<void>;
+}) {
+  return (
+    <label class="link">
+      {props.label}
+      <input
+        type="file"
+        hidden
+        multiple={!props.folder}
+        // @ts-expect-error webkitdirectory is not in the DOM typings
+        webkitdirectory={props.folder}
+        data-testid={props.testId}
+        disabled={props.disabled}
+        onChange={(e) => void props.onPick(chosenFiles((e.target as HTMLInputElement).files!))}
+      />
+    </label>
   );
 }
