@@ -11,8 +11,12 @@ const LOCK_STALE_MS = 10 * 60_000;
 const TEMP_STALE_MS = 24 * 3_600_000;
 
 export interface CacheBlob {
+  /** a blob's file, or the file of a pack holding the blobs fetched from it (packed.ts) */
+  kind: 'blob' | 'pack';
+  /** the blob's sha256, or the pack's id (its sha256) */
   sha256: string;
   path: string;
+  /** bytes on disk (a pack file has holes where no blob was fetched) */
   size: number;
   /** the later of atime and mtime: Linux's relatime keeps atime within a day of the last read */
   lastUsedMs: number;
@@ -20,9 +24,12 @@ export interface CacheBlob {
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
-/** Every file in the blob shards: blobs, and the temp files of downloads in progress (or dead). */
-async function* shardFiles(cache: CacheStore): AsyncGenerator<{ name: string; path: string }> {
-  const root = join(cache.dir, 'blobs', 'sha256');
+/** Every file in the blob (or pack) shards: blobs, and the temp files of downloads in progress (or dead). */
+async function* shardFiles(
+  cache: CacheStore,
+  of: 'blobs' | 'packs' = 'blobs',
+): AsyncGenerator<{ name: string; path: string }> {
+  const root = join(cache.dir, of, 'sha256');
   for (const shard of (await readdir(root).catch(() => [] as string[])).sort()) {
     for (const name of (await readdir(join(root, shard)).catch(() => [] as string[])).sort()) {
       yield { name, path: join(root, shard, name) };
@@ -30,13 +37,15 @@ async function* shardFiles(cache: CacheStore): AsyncGenerator<{ name: string; pa
   }
 }
 
+/** The cache's blob files, then its pack files. */
 export async function* cacheBlobs(cache: CacheStore): AsyncGenerator<CacheBlob> {
-  for await (const { name, path } of shardFiles(cache)) {
-    if (SHA256_HEX.test(name)) {
+  for (const kind of ['blob', 'pack'] as const) {
+    for await (const { name, path } of shardFiles(cache, `${kind}s`)) {
+      if (!SHA256_HEX.test(name)) continue;
       const info = await stat(path).catch(() => undefined);
-      if (info?.isFile()) {
-        yield { sha256: name, path, size: info.size, lastUsedMs: Math.max(info.atimeMs, info.mtimeMs) };
-      }
+      if (!info?.isFile()) continue;
+      const size = kind === 'pack' ? Math.min(info.size, info.blocks * 512) : info.size;
+      yield { kind, sha256: name, path, size, lastUsedMs: Math.max(info.atimeMs, info.mtimeMs) };
     }
   }
 }

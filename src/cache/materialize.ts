@@ -1,4 +1,5 @@
-import { copyFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { copyFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { FileEntry, LinkMode } from '../core/model.js';
 import { IntegrityError } from '../core/errors.js';
@@ -10,6 +11,7 @@ import type { ReadMany } from '../transfer/pack-reads.js';
 import type { BlobReader, BlobSink } from '../transfer/read-blob.js';
 import { onLocalDisks } from '../transfer/write-sync.js';
 import { Lease } from './lease.js';
+import { PackWriter, readPacked, type InPack } from './packed.js';
 import { ClonePlacer, CopyPlacer } from './place-copy.js';
 import { HardlinkPlacer } from './place-link.js';
 import type { PlaceContext, Placer } from './placer.js';
@@ -26,6 +28,8 @@ export interface MaterializePlan {
   readMany?: ReadMany;
   /** where storage itself keeps a blob on this machine (the local provider): cached by a link */
   storedFile?: (sha256: string) => string;
+  /** where the provider holds a blob in a pack: copies of such blobs are cached in pack files (packed.ts) */
+  locate?: (sha256: string) => InPack | undefined;
   concurrency: number;
   progress?: ProgressSink;
   signal?: AbortSignal;
@@ -50,17 +54,42 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
   }
   const blobs = new Map<string, number>();
   for (const f of plan.files) blobs.set(f.sha256, f.size);
-  const lease = await Lease.take(plan.cache, blobs.keys());
+  const inPack = new Map<string, InPack>();
+  for (const sha of plan.locate ? blobs.keys() : []) {
+    const at = plan.locate!(sha);
+    if (at) inPack.set(sha, { packId: at.packId, offset: at.offset });
+  }
+  const packIds = new Set([...inPack.values()].map((at) => at.packId));
+  const lease = await Lease.take(plan.cache, [...blobs.keys(), ...packIds]);
+  const packWriter = new PackWriter(plan.cache);
   try {
     // Synchronous stats: promises cost more than the syscalls.
     const missingOf = (needed: Iterable<[string, number]>): string[] =>
       [...needed].filter(([sha, size]) => plan.cache.sizeOfSync(sha) !== size).map(([sha]) => sha);
     const pathOf = new Map(plan.files.map((f) => [f.sha256, f.path]));
     const fresh = new Set<string>();
-    /** Fetches a missing blob into the cache (and, when large, into `tee` too); small ones come back whole. */
+    const cachedPacks = new Set([...packIds].filter((id) => existsSync(plan.cache.packPath(id))));
+    const inCachedPack = (sha: string): { path: string; offset: number } | undefined => {
+      const at = inPack.get(sha);
+      return at && cachedPacks.has(at.packId) ? { path: plan.cache.packPath(at.packId), offset: at.offset } : undefined;
+    };
+    let fetched = 0;
+    /**
+     * Fetches a missing blob into the cache (and, when large, into `tee` too); small ones come back
+     * whole. One the cache's pack files hold is taken from there, verified, as a blob file.
+     */
     const fill = async (sha: string, tee?: string): Promise<Buffer | undefined> => {
       try {
         const size = blobs.get(sha)!;
+        const packed = inCachedPack(sha);
+        const cached = packed && (await readPacked(packed.path, packed.offset, sha, size));
+        if (cached) {
+          await plan.cache.store(sha, cached, false);
+          fresh.add(sha);
+          if (tee) await writeFile(tee, cached, { flag: 'wx', mode: 0o600 });
+          return cached;
+        }
+        fetched++;
         if (plan.storedFile && (await plan.cache.linkFrom(sha, size, plan.storedFile(sha)))) {
           fresh.add(sha);
           if (tee) await copyFile(plan.cache.blobPath(sha), tee);
@@ -82,6 +111,7 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
       local: onLocalDisks([plan.cache.dir, plan.target]),
       refill: (sha) => fill(sha).then(() => undefined),
       fresh,
+      inCachedPack,
     };
     let made: Promise<Placer> | undefined;
     /**
@@ -101,14 +131,30 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
     // arrive); the others come from the cache.
     let general = plan.files;
     /** a cold run: no blob is in the cache, so none is stat'ed again */
-    const noneCached = !plan.files.some((f) => plan.cache.sizeOfSync(f.sha256) === f.size);
+    const noneCached = cachedPacks.size === 0 && !plan.files.some((f) => plan.cache.sizeOfSync(f.sha256) === f.size);
     if (!noneCached) general = await (await placer()).placeCached(plan.files, placed);
-    const missing = noneCached ? [...blobs.keys()] : missingOf(new Map(general.map((f) => [f.sha256, f.size])));
-    const missingSet = new Set(missing);
+    const lacking = noneCached ? [...blobs.keys()] : missingOf(new Map(general.map((f) => [f.sha256, f.size])));
+    const missingSet = new Set(lacking);
+    // Blobs in the cache's pack files that the fast path did not place (a link or clone mode
+    // needs a blob file; a network filesystem): a blob file of each, verified, from there.
+    await forEachLimited(
+      lacking.filter((sha) => inCachedPack(sha)),
+      plan.concurrency,
+      async (sha) => {
+        const { path, offset } = inCachedPack(sha)!;
+        const bytes = await readPacked(path, offset, sha, blobs.get(sha)!);
+        if (!bytes) return;
+        await plan.cache.store(sha, bytes, false);
+        fresh.add(sha);
+        missingSet.delete(sha);
+      },
+    );
+    const missing = lacking.filter((sha) => missingSet.has(sha));
     if (plan.readMany && !plan.storedFile && missing.length > 0) {
-      // Packed blobs come in ranges of their packs: each into the cache, and its files into
-      // place from the same bytes. The loop below does the rest.
+      // Packed blobs come in ranges of their packs: each into the cache (copies into its pack's
+      // file), and its files into place from the same bytes. The loop below does the rest.
       const waiting = new Map<string, FileEntry[]>();
+      const fromPacks: FileEntry[] = [];
       for (const file of general) {
         if (!missingSet.has(file.sha256)) continue;
         const same = waiting.get(file.sha256);
@@ -117,8 +163,16 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
       }
       await plan.readMany(
         missing.map((sha) => ({ sha256: sha, size: blobs.get(sha)! })),
-        async (sha, bytes) => {
+        async (sha, bytes, at) => {
           const into = await placer();
+          fetched++;
+          if (into.copies && ctx.local && packWriter.write(at, bytes)) {
+            inPack.set(sha, { packId: at.packId, offset: at.offset });
+            cachedPacks.add(at.packId);
+            missingSet.delete(sha);
+            fromPacks.push(...(waiting.get(sha) ?? []));
+            return;
+          }
           await plan.cache.store(sha, bytes, into.copies && ctx.local);
           fresh.add(sha);
           missingSet.delete(sha);
@@ -135,6 +189,10 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
         },
       );
       general = general.filter((file) => missingSet.has(file.sha256) || !waiting.has(file.sha256));
+      // Files of blobs now in the cache's pack files: placed from there by the fast path, on
+      // several threads (after deletions, ext4's file creations cost several times more system
+      // time, and one thread would wait on all of them).
+      if (fromPacks.length > 0) general = [...general, ...(await (await placer()).placeCached(fromPacks, placed))];
     }
     const fetching = new Map<string, Promise<void>>();
     await forEachLimited(general, plan.concurrency, async (file) => {
@@ -161,16 +219,17 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
       await (await placer()).place(file);
       placed(file);
     });
-    await plan.cache.count({ hits: blobs.size - missing.length, misses: missing.length });
+    await plan.cache.count({ hits: blobs.size - fetched, misses: fetched });
     return {
       files: plan.files.length,
       bytes,
-      hits: blobs.size - missing.length,
-      misses: missing.length,
+      hits: blobs.size - fetched,
+      misses: fetched,
       link: made ? (await made).used : plan.link,
       seconds: (performance.now() - started) / 1000,
     };
   } finally {
+    packWriter.close();
     await lease.release();
   }
 }

@@ -8,6 +8,8 @@ import { readVerifiedBlobSync } from './store.js';
 /** One file of the warm fast path: its cached blob, and where it goes through which temp file. */
 export interface PlaceJob extends Placement {
   blob: string;
+  /** where it may be in the cache's file of its pack instead (tried first) */
+  packed?: { path: string; offset: number };
   sha256: string;
   size: number;
 }
@@ -19,7 +21,11 @@ export interface PlaceJob extends Placement {
  * (which it reports). Other failures throw.
  */
 export function placeFileSync(job: PlaceJob, clone: boolean): boolean {
-  const bytes = clone ? undefined : readVerifiedBlobSync(job.blob, job.sha256, job.size);
+  const { packed } = job;
+  const bytes = clone
+    ? undefined
+    : ((packed && readVerifiedBlobSync(packed.path, job.sha256, job.size, packed.offset)) ??
+      readVerifiedBlobSync(job.blob, job.sha256, job.size));
   if (!clone && !bytes) return false;
   return writePlacedSync(job, bytes ? { bytes } : { cloneOf: job.blob });
 }
@@ -91,14 +97,15 @@ const PARALLEL_FROM = 1000;
  * a shared counter, so none waits while another has work. Says what became of each job.
  */
 export async function placeInParallel(jobs: readonly PlaceJob[], clone: boolean): Promise<Int8Array> {
+  const helpers = jobs.length < PARALLEL_FROM || !threadsAvailable() ? 0 : otherThreads();
+  const order = helpers > 0 ? chunksAcrossDirectories(jobs) : undefined;
   const share: PlaceShare = {
     kind: 'place',
-    jobs,
+    jobs: order ? order.map((i) => jobs[i]!) : jobs,
     clone,
     next: new Int32Array(new SharedArrayBuffer(4)),
     status: new Int8Array(new SharedArrayBuffer(Math.max(1, jobs.length))),
   };
-  const helpers = jobs.length < PARALLEL_FROM || !threadsAvailable() ? 0 : otherThreads();
   const working = Array.from({ length: helpers }, (_, i) => runOnThread(i, share));
   let failure: unknown;
   try {
@@ -113,7 +120,33 @@ export async function placeInParallel(jobs: readonly PlaceJob[], clone: boolean)
   // A thread that died or could not start leaves its jobs pending, for this one.
   const { status } = share;
   for (let i = 0; i < jobs.length; i++) {
-    if (status[i] === PENDING) status[i] = placeFileSync(jobs[i]!, clone) ? PLACED : RETRY;
+    if (status[i] === PENDING) status[i] = placeFileSync(share.jobs[i]!, clone) ? PLACED : RETRY;
   }
-  return status;
+  if (!order) return status;
+  const inOrder = new Int8Array(jobs.length);
+  for (const [k, i] of order.entries()) inOrder[i] = status[k]!;
+  return inOrder;
+}
+
+/**
+ * The jobs' indices so that consecutive chunks are in different directories, where there are
+ * several: creating a file locks its directory, and after many files were deleted ext4 spends
+ * long on each new inode (it skips recently deleted ones), so threads in one directory would
+ * spin on its lock while another creates.
+ */
+function chunksAcrossDirectories(jobs: readonly PlaceJob[]): number[] {
+  const byDir = new Map<string, number[]>();
+  for (const [i, job] of jobs.entries()) {
+    const dir = job.destination.slice(0, job.destination.lastIndexOf('/'));
+    const same = byDir.get(dir);
+    if (same) same.push(i);
+    else byDir.set(dir, [i]);
+  }
+  let queues = [...byDir.values()];
+  const order: number[] = [];
+  for (let at = 0; queues.length > 0; at += CHUNK) {
+    for (const queue of queues) for (let i = at; i < Math.min(at + CHUNK, queue.length); i++) order.push(queue[i]!);
+    queues = queues.filter((queue) => queue.length > at + CHUNK);
+  }
+  return order;
 }

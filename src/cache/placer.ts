@@ -21,6 +21,11 @@ export function placedMode(manifestMode: number, link: LinkMode): number {
 
 /** Cached files up to this size are placed by the synchronous fast path on local disks. */
 const SYNC_PLACE_LIMIT = 8 * 1024 * 1024;
+/**
+ * The fast path takes files this many at a time: their jobs (and each thread's copy of them) are
+ * all in memory at once, which for a million files would be most of a gigabyte.
+ */
+const PLACE_BATCH = 8192;
 
 export interface PlaceOptions {
   cache: CacheStore;
@@ -45,6 +50,8 @@ export interface PlaceContext {
   refill: (sha256: string) => Promise<void>;
   /** blobs fetched and verified by this run: copied without hashing them again */
   fresh: ReadonlySet<string>;
+  /** where a blob is in the cache's file of its pack, if it may be there (packed.ts) */
+  inCachedPack: (sha256: string) => { path: string; offset: number } | undefined;
 }
 
 /** A file's content fetched just now (verified), when it is not taken from its cached blob. */
@@ -117,6 +124,18 @@ export abstract class Placer {
     clone: boolean,
   ): Promise<FileEntry[]> {
     const rest: FileEntry[] = [];
+    for (let at = 0; at < files.length; at += PLACE_BATCH) {
+      rest.push(...(await this.placeBatch(files.slice(at, at + PLACE_BATCH), placed, clone)));
+    }
+    return rest;
+  }
+
+  private async placeBatch(
+    files: readonly FileEntry[],
+    placed: (file: FileEntry) => void,
+    clone: boolean,
+  ): Promise<FileEntry[]> {
+    const rest: FileEntry[] = [];
     const jobs: PlaceJob[] = [];
     const jobFiles: FileEntry[] = [];
     for (const file of files) {
@@ -127,6 +146,7 @@ export abstract class Placer {
       const destination = this.destinationOf(file);
       jobs.push({
         blob: this.ctx.plan.cache.blobPath(file.sha256),
+        packed: clone ? undefined : this.ctx.inCachedPack(file.sha256),
         sha256: file.sha256,
         size: file.size,
         temp: tempBeside(destination),

@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, openSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import {
   appendFile,
   chmod,
@@ -30,12 +30,13 @@ const intact = (bytes: Buffer, sha256: string, size: number): boolean =>
 let readBuffer = Buffer.alloc(0);
 
 /**
- * A cached blob's bytes, read without a promise (the warm fast path), if they are there and match
- * their sha256 and size; undefined if not, for the general path to drop and fetch it again. The
+ * A cached blob's bytes (from its blob file, or at offset `at` of its pack file), read without a
+ * promise (the warm fast path), if they are there and match their sha256 and size; undefined if
+ * not (for a pack file: a hole, a torn write), for the general path to fetch it again. The
  * bytes are valid until the next call: they are read into one reused buffer, since fresh memory
  * for every file costs page faults and garbage collection.
  */
-export function readVerifiedBlobSync(path: string, sha256: string, size: number): Buffer | undefined {
+export function readVerifiedBlobSync(path: string, sha256: string, size: number, at?: number): Buffer | undefined {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -44,17 +45,27 @@ export function readVerifiedBlobSync(path: string, sha256: string, size: number)
     throw error;
   }
   try {
-    // One byte more than the manifest says, to see a blob that is longer.
-    if (readBuffer.length < size + 1) readBuffer = Buffer.allocUnsafeSlow(Math.max(size + 1, 2 * readBuffer.length));
+    // A blob file is read one byte past the manifest's size, to see one that is longer; a blob
+    // in a pack file (packed.ts) at `at` is the range it has there.
+    const want = at === undefined ? size + 1 : size;
+    if (readBuffer.length < want) readBuffer = Buffer.allocUnsafeSlow(Math.max(want, 2 * readBuffer.length));
     let [length, n] = [0, 0];
     do {
-      n = readSync(fd, readBuffer, length, size + 1 - length, length);
+      n = readSync(fd, readBuffer, length, want - length, (at ?? 0) + length);
       length += n;
-    } while (n > 0 && length <= size);
+    } while (n > 0 && length < want);
     const bytes = readBuffer.subarray(0, length);
     return intact(bytes, sha256, size) ? bytes : undefined;
   } finally {
     closeSync(fd);
+  }
+}
+
+/** The directories mkdir -p made on the way to `path`: `created` (the first it made) and those below it. */
+function* madeDirs(path: string, created: string | undefined): Generator<string> {
+  for (let dir = path; created !== undefined && dir.startsWith(created); dir = dirname(dir)) {
+    yield dir;
+    if (dir === created) return;
   }
 }
 
@@ -89,13 +100,24 @@ export class CacheStore {
   readonly tag = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
 
   private readonly blobs: string;
+  private readonly packs: string;
 
   constructor(readonly dir: string) {
     this.blobs = join(dir, 'blobs', 'sha256');
+    this.packs = join(dir, 'packs', 'sha256');
   }
 
   blobPath(sha256: string): string {
     return `${this.blobs}/${sha256.slice(0, 2)}/${sha256}`;
+  }
+
+  /** The cache's file of a pack: the blobs fetched from it, at their offsets (packed.ts). */
+  packPath(packId: string): string {
+    return `${this.packShard(packId)}/${packId}`;
+  }
+
+  packShard(packId: string): string {
+    return `${this.packs}/${packId.slice(0, 2)}`;
   }
 
   /** Makes a directory of the cache (and its parents), group-writable and setgid. */
@@ -103,9 +125,20 @@ export class CacheStore {
     if (this.made.has(path)) return;
     const created = await mkdir(path, { recursive: true, mode: DIR_MODE });
     // mkdir's mode passes through the umask; a shared cache needs the bits as they are.
-    for (let dir = path; created !== undefined && dir.startsWith(created); dir = dirname(dir)) {
-      await chmod(dir, DIR_MODE).catch(() => undefined);
-      if (dir === created) break;
+    for (const dir of madeDirs(path, created)) await chmod(dir, DIR_MODE).catch(() => undefined);
+    this.made.add(path);
+  }
+
+  /** ensureDir by synchronous calls. */
+  ensureDirSync(path: string): void {
+    if (this.made.has(path)) return;
+    const created = mkdirSync(path, { recursive: true, mode: DIR_MODE });
+    for (const dir of madeDirs(path, created)) {
+      try {
+        chmodSync(dir, DIR_MODE);
+      } catch {
+        // another user's directory, made meanwhile: its bits are its maker's to set
+      }
     }
     this.made.add(path);
   }

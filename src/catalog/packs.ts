@@ -55,6 +55,15 @@ export class PackQueries {
       .iterate(providerId, packId) as Iterable<{ sha256: string; offset: number; size: number }>;
   }
 
+  /** A pack's entries as any provider's table has them (the cache's pack files are shared by all). */
+  entriesAnywhere(packId: string): { sha256: string; offset: number; size: number }[] {
+    const providers = this.db.prepare('SELECT provider_id FROM packs WHERE id = ?').pluck().all(packId) as string[];
+    const seen = new Map<string, { sha256: string; offset: number; size: number }>();
+    for (const provider of providers)
+      for (const e of this.entries(provider, packId)) seen.set(`${e.offset}:${e.sha256}`, e);
+    return [...seen.values()];
+  }
+
   private holdersStmt?: Statement;
 
   /** Every place the blob is known to be packed. */

@@ -3,6 +3,7 @@ import type { AppContext } from './context.js';
 import { readConfig } from '../core/config.js';
 import { CacheStore } from '../cache/store.js';
 import { cacheBlobs, prune, removeStaleTemps, type PruneResult } from '../cache/evict.js';
+import { verifyPackFile } from '../cache/packed.js';
 import { heldBlobs } from '../cache/lease.js';
 import { materialize, type MaterializeResult } from '../cache/materialize.js';
 import type { LinkMode } from '../core/model.js';
@@ -13,7 +14,7 @@ import { transferConcurrency } from './concurrency.js';
 import { selectFiles, targetOf, withProgress, type GetInput } from './file-reads.js';
 import { getIntoTarget } from './target-guard.js';
 import { refreshForRead } from './sync.js';
-import { providerBlobReader, providerReadMany } from './packs.js';
+import { providerReads } from './packs.js';
 import { LocalBackend } from '../storage/local.js';
 import { blobKey } from '../storage/keys.js';
 import type { Provider } from '../core/model.js';
@@ -66,8 +67,7 @@ export async function materializeVersion(
         target: input.targetPath,
         link,
         storedFile,
-        read: providerBlobReader(ctx, provider),
-        readMany: providerReadMany(ctx, provider),
+        ...providerReads(ctx, provider),
         concurrency: transferConcurrency(ctx, input.concurrency, 'get'),
         progress: input.progress,
         signal: input.signal,
@@ -94,7 +94,10 @@ export async function storedFileOf(
 
 export interface CacheStatsResult {
   dir: string;
+  /** blob files */
   blobs: number;
+  /** files of packs, each holding the blobs a get fetched from that pack (docs/cache.md) */
+  packFiles: number;
   size: number;
   maxSize: number | null;
   hits: number;
@@ -107,16 +110,17 @@ export interface CacheStatsResult {
 export async function cacheStats(ctx: AppContext, input: { cacheDir?: string }): Promise<CacheStatsResult> {
   const cache = openCache(ctx, input.cacheDir);
   const removedTemps = await removeStaleTemps(cache);
-  let blobs = 0;
-  let size = 0;
-  for await (const blob of cacheBlobs(cache)) {
-    blobs++;
-    size += blob.size;
+  let [blobs, packFiles, size] = [0, 0, 0];
+  for await (const entry of cacheBlobs(cache)) {
+    if (entry.kind === 'blob') blobs++;
+    else packFiles++;
+    size += entry.size;
   }
   const counts = await cache.readCounts();
   return {
     dir: cache.dir,
     blobs,
+    packFiles,
     size,
     maxSize: maxSize(ctx) ?? null,
     ...counts,
@@ -142,7 +146,12 @@ export interface CacheVerifyResult {
   removedTemps: number;
 }
 
-/** Re-hashes every cached blob and drops the ones that no longer match their name. */
+/**
+ * Re-hashes every cached blob and drops the ones that no longer match their name. In a pack file,
+ * each blob the catalog's pack tables place there is checked; a bad one is overwritten with
+ * zeros (a miss, fetched again by the next get that wants it), and a range never written is not
+ * counted.
+ */
 export async function verifyCache(ctx: AppContext, input: { cacheDir?: string }): Promise<CacheVerifyResult> {
   const cache = openCache(ctx, input.cacheDir);
   const result: CacheVerifyResult = {
@@ -151,12 +160,18 @@ export async function verifyCache(ctx: AppContext, input: { cacheDir?: string })
     dropped: [],
     removedTemps: await removeStaleTemps(cache),
   };
-  for await (const blob of cacheBlobs(cache)) {
+  for await (const entry of cacheBlobs(cache)) {
+    if (entry.kind === 'pack') {
+      const { checked, dropped } = await verifyPackFile(entry.path, ctx.catalog.packs.entriesAnywhere(entry.sha256));
+      result.checked += checked;
+      result.dropped.push(...dropped);
+      continue;
+    }
     result.checked++;
-    const { sha256 } = await hashFile(blob.path);
-    if (sha256 !== blob.sha256) {
-      await cache.drop(blob.sha256);
-      result.dropped.push(blob.sha256);
+    const { sha256 } = await hashFile(entry.path);
+    if (sha256 !== entry.sha256) {
+      await cache.drop(entry.sha256);
+      result.dropped.push(entry.sha256);
     }
   }
   return result;

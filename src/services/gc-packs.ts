@@ -76,7 +76,7 @@ export async function collectPacks(
         (other.modified > than.modified || (other.modified === than.modified && packId > than.id))
       );
     });
-    return at && { sha256, size: at.size, at: { key: packKey(at.packId), offset: at.offset } };
+    return at && { sha256, size: at.size, at: { packId: at.packId, key: packKey(at.packId), offset: at.offset } };
   };
   const repacker = dryRun
     ? undefined

@@ -15,7 +15,7 @@ import { findProvider, resolveRef } from './resolve.js';
 import { refreshForRead } from './sync.js';
 import { versionFiles } from './sealed.js';
 import { streamReader } from '../transfer/read-hashed.js';
-import { providerBlobReader, providerReadMany } from './packs.js';
+import { providerReads } from './packs.js';
 import { displayUrl, shownGitUrl } from '../core/display-url.js';
 import { checkOut, remoteCommit } from '../transfer/git-clone.js';
 import type { SourceFile } from '../transfer/walk.js';
@@ -50,8 +50,7 @@ export async function placeDatasetInput(
     target: dir,
     link: options.link,
     storedFile: await storedFileOf(ctx, provider),
-    read: providerBlobReader(ctx, provider),
-    readMany: providerReadMany(ctx, provider),
+    ...providerReads(ctx, provider),
     concurrency: transferConcurrency(ctx, undefined, 'get'),
     signal: options.signal,
   });

@@ -15,7 +15,7 @@ import { mirrorDirectory } from './mirror.js';
 import { removeDraft } from './drafts.js';
 import { transferConcurrency } from './concurrency.js';
 import { findDataset, findProvider, resolveUncommitted, type Resolved } from './resolve.js';
-import { providerBlobReader, providerReadMany } from './packs.js';
+import { providerReads } from './packs.js';
 
 export interface JobOutputResult {
   name: string;
@@ -101,8 +101,7 @@ export async function prepareOutput(
       files: ctx.catalog.files.list(resolved.dataset.id, resolved.version.id),
       target: dir,
       link: 'auto',
-      read: providerBlobReader(ctx, provider),
-      readMany: providerReadMany(ctx, provider),
+      ...providerReads(ctx, provider),
       concurrency: transferConcurrency(ctx, undefined, 'get'),
       signal: options.signal,
     });

@@ -148,7 +148,7 @@ export function packedLocator(ctx: AppContext, provider: Provider): (sha256: str
   if (provider.type !== 's3') return () => undefined;
   return (sha256) => {
     const at = ctx.catalog.packs.locate(provider.id, sha256);
-    return at && { key: packKey(at.packId), offset: at.offset };
+    return at && { packId: at.packId, key: packKey(at.packId), offset: at.offset };
   };
 }
 
@@ -227,8 +227,8 @@ export function providerReadMany(ctx: AppContext, provider: Provider): ReadMany 
       ({ packed, rest } = split(wanted));
     }
     const done = new Set<string>();
-    const tracked: Deliver = async (sha256, bytes) => {
-      await deliver(sha256, bytes);
+    const tracked: Deliver = async (sha256, bytes, at) => {
+      await deliver(sha256, bytes, at);
       done.add(sha256);
     };
     try {
@@ -241,5 +241,17 @@ export function providerReadMany(ctx: AppContext, provider: Provider): ReadMany 
     const again = split(packed.filter((b) => !done.has(b.sha256)));
     await readPacked(backend, again.packed, tracked, options);
     return [...rest, ...again.rest];
+  };
+}
+
+/** How a materialization reads a provider's blobs: one by one, many at once, and where each is packed. */
+export function providerReads(
+  ctx: AppContext,
+  provider: Provider,
+): { read: BlobReader; readMany?: ReadMany; locate: (sha256: string) => PackedAt | undefined } {
+  return {
+    read: providerBlobReader(ctx, provider),
+    readMany: providerReadMany(ctx, provider),
+    locate: packedLocator(ctx, provider),
   };
 }

@@ -23,8 +23,8 @@ export interface WantedBlob {
   size: number;
 }
 
-/** Takes a blob's verified bytes (valid only until its promise settles). */
-export type Deliver = (sha256: string, bytes: Buffer) => Promise<void>;
+/** Takes a blob's verified bytes (valid only until its promise settles), and where they were read. */
+export type Deliver = (sha256: string, bytes: Buffer, at: PackedAt) => Promise<void>;
 
 /**
  * Reads many blobs, delivering each one checked against its sha256; returns the blobs it does not
@@ -75,7 +75,7 @@ export async function readPacked(
           if (!(error instanceof ContentMismatch) || !options.bad) throw error;
           return options.bad(blob.sha256, error);
         }
-        await deliver(blob.sha256, got);
+        await deliver(blob.sha256, got, blob.at);
       }),
     );
   });

@@ -15,8 +15,9 @@ const MiB = 1024 * 1024;
  */
 export type BlobSink = (chunk: Buffer) => void | Promise<void>;
 
-/** Where a blob is packed: the pack's key, and the blob's first byte in it (docs/packs.md). */
+/** Where a blob is packed: the pack (its id and key), and the blob's first byte in it (docs/packs.md). */
 export interface PackedAt {
+  packId: string;
   key: string;
   offset: number;
 }

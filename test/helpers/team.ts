@@ -95,3 +95,17 @@ export async function expectSameView(a: CliOptions, b: CliOptions): Promise<Awai
   expect(vb).toEqual(va);
   return vb;
 }
+
+/** A test on a fresh bucket (A with dataset `ds` on it, B a fresh home), the bucket removed after it. */
+export const onTeamBucket =
+  (s3: S3ServerInfo, home: () => string) =>
+  (label: string, test: (t: Team) => Promise<void>) =>
+  async (): Promise<void> => {
+    const t = await team(s3, label, home);
+    try {
+      await createDataset(t.a, 'ds');
+      await test(t);
+    } finally {
+      await t.bucket.destroy();
+    }
+  };

@@ -10,7 +10,7 @@ import { strata, strataJson, type CliOptions } from '../helpers/cli.js';
 import { assertBuilt, expectFailure } from '../helpers/expect-cli.js';
 import { listFilesJson, type PutJson, type VersionJson } from '../helpers/fixtures.js';
 import type { TestBucket } from '../helpers/s3-bucket.js';
-import { committed, createDataset, getOk, providerArgs, team, type ImportJson } from '../helpers/team.js';
+import { committed, getOk, onTeamBucket, providerArgs, type ImportJson } from '../helpers/team.js';
 import { tempDirs } from '../helpers/temp.js';
 import { readTree } from '../helpers/tree.js';
 import { packTables, type PackTable } from '../helpers/packs.js';
@@ -31,18 +31,7 @@ function tree(dir: string, count: number, size: number, extra: Record<string, Bu
   return dir;
 }
 
-type Team = { bucket: TestBucket; a: CliOptions; b: CliOptions };
-
-/** A test on a fresh bucket (A with dataset `ds` on it, B a fresh home), removed after it. */
-const withTeam = (label: string, test: (t: Team) => Promise<void>) => async (): Promise<void> => {
-  const t = await team(s3!, label, fresh);
-  try {
-    await createDataset(t.a, 'ds');
-    await test(t);
-  } finally {
-    await t.bucket.destroy();
-  }
-};
+const withTeam = onTeamBucket(s3!, fresh);
 
 const putInto = async (o: CliOptions, ref: string, src: string, env: NodeJS.ProcessEnv = {}) =>
   strata(['datasets', 'files', 'put', '--id', ref, '--source-path', `${src}/`, '--json'], { ...o, env });

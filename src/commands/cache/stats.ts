@@ -23,6 +23,7 @@ export default class CacheStats extends StrataCommand<CacheStatsResult> {
       ['Size', formatBytes(s.size)],
       ['Cap', s.maxSize === null ? 'none' : formatBytes(s.maxSize)],
       ['Blobs', s.blobs],
+      ['Pack files', s.packFiles],
       ['Hits', `${s.hits}${lookups ? ` (${((100 * s.hits) / lookups).toFixed(1)}%)` : ''}`],
       ['Misses', s.misses],
       ['Held by running materializations', s.inUse],
