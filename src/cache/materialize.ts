@@ -74,18 +74,24 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
       return at && cachedPacks.has(at.packId) ? { path: plan.cache.packPath(at.packId), offset: at.offset } : undefined;
     };
     let fetched = 0;
+    /** A blob the cache's pack files hold, verified, stored as a blob file of its own (for a link, a clone, a refill). */
+    const fromPackFile = async (sha: string): Promise<Buffer | undefined> => {
+      const packed = inCachedPack(sha);
+      const bytes = packed && (await readPacked(packed.path, packed.offset, sha, blobs.get(sha)!));
+      if (!bytes) return undefined;
+      await plan.cache.store(sha, bytes, false);
+      fresh.add(sha);
+      return bytes;
+    };
     /**
      * Fetches a missing blob into the cache (and, when large, into `tee` too); small ones come back
-     * whole. One the cache's pack files hold is taken from there, verified, as a blob file.
+     * whole. One the cache's pack files hold is taken from there.
      */
     const fill = async (sha: string, tee?: string): Promise<Buffer | undefined> => {
       try {
         const size = blobs.get(sha)!;
-        const packed = inCachedPack(sha);
-        const cached = packed && (await readPacked(packed.path, packed.offset, sha, size));
+        const cached = await fromPackFile(sha);
         if (cached) {
-          await plan.cache.store(sha, cached, false);
-          fresh.add(sha);
           if (tee) await writeFile(tee, cached, { flag: 'wx', mode: 0o600 });
           return cached;
         }
@@ -141,12 +147,7 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
       lacking.filter((sha) => inCachedPack(sha)),
       plan.concurrency,
       async (sha) => {
-        const { path, offset } = inCachedPack(sha)!;
-        const bytes = await readPacked(path, offset, sha, blobs.get(sha)!);
-        if (!bytes) return;
-        await plan.cache.store(sha, bytes, false);
-        fresh.add(sha);
-        missingSet.delete(sha);
+        if (await fromPackFile(sha)) missingSet.delete(sha);
       },
     );
     const missing = lacking.filter((sha) => missingSet.has(sha));
