@@ -8,10 +8,10 @@ import type { ProgressSink } from '../core/progress.js';
 import { SafeDirs } from '../core/safe-dirs.js';
 import { forEachLimited } from '../transfer/concurrency.js';
 import type { ReadMany } from '../transfer/pack-reads.js';
-import type { BlobReader, BlobSink } from '../transfer/read-blob.js';
+import type { BlobReader, BlobSink, PackedAt } from '../transfer/read-blob.js';
 import { onLocalDisks } from '../transfer/write-sync.js';
 import { Lease } from './lease.js';
-import { PackWriter, readPacked, type InPack } from './packed.js';
+import { PackWriter, readPacked } from './packed.js';
 import { ClonePlacer, CopyPlacer } from './place-copy.js';
 import { HardlinkPlacer } from './place-link.js';
 import type { PlaceContext, Placer } from './placer.js';
@@ -29,7 +29,7 @@ export interface MaterializePlan {
   /** where storage itself keeps a blob on this machine (the local provider): cached by a link */
   storedFile?: (sha256: string) => string;
   /** where the provider holds a blob in a pack: copies of such blobs are cached in pack files (packed.ts) */
-  locate?: (sha256: string) => InPack | undefined;
+  locate?: (sha256: string) => PackedAt | undefined;
   concurrency: number;
   progress?: ProgressSink;
   signal?: AbortSignal;
@@ -54,10 +54,10 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
   }
   const blobs = new Map<string, number>();
   for (const f of plan.files) blobs.set(f.sha256, f.size);
-  const inPack = new Map<string, InPack>();
+  const inPack = new Map<string, PackedAt>();
   for (const sha of plan.locate ? blobs.keys() : []) {
     const at = plan.locate!(sha);
-    if (at) inPack.set(sha, { packId: at.packId, offset: at.offset });
+    if (at) inPack.set(sha, at);
   }
   const packIds = new Set([...inPack.values()].map((at) => at.packId));
   const lease = await Lease.take(plan.cache, [...blobs.keys(), ...packIds]);
@@ -163,12 +163,12 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
         else waiting.set(file.sha256, [file]);
       }
       await plan.readMany(
-        missing.map((sha) => ({ sha256: sha, size: blobs.get(sha)! })),
+        missing.map((sha) => ({ sha256: sha, size: blobs.get(sha)!, at: inPack.get(sha) })),
         async (sha, bytes, at) => {
           const into = await placer();
           fetched++;
           if (into.copies && ctx.local && packWriter.write(at, bytes)) {
-            inPack.set(sha, { packId: at.packId, offset: at.offset });
+            inPack.set(sha, at);
             cachedPacks.add(at.packId);
             missingSet.delete(sha);
             fromPacks.push(...(waiting.get(sha) ?? []));

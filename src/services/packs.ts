@@ -209,10 +209,10 @@ export function providerReadMany(ctx: AppContext, provider: Provider): ReadMany 
   const split = (blobs: readonly WantedBlob[]): { packed: Located[]; rest: WantedBlob[] } => {
     const packed: Located[] = [];
     const rest: WantedBlob[] = [];
-    for (const blob of blobs) {
-      const at = locate(blob.sha256);
-      if (at) packed.push({ ...blob, at });
-      else rest.push(blob);
+    for (const { sha256, size, at: known } of blobs) {
+      const at = known ?? locate(sha256);
+      if (at) packed.push({ sha256, size, at });
+      else rest.push({ sha256, size });
     }
     return { packed, rest };
   };
@@ -238,7 +238,8 @@ export function providerReadMany(ctx: AppContext, provider: Provider): ReadMany 
       if (!(error instanceof NotFoundError)) throw error;
     }
     await refreshPacks(ctx, provider, backend);
-    const again = split(packed.filter((b) => !done.has(b.sha256)));
+    // Where the catalog now believes the rest are (a caller's hint may be the pack that is gone).
+    const again = split(packed.filter((b) => !done.has(b.sha256)).map(({ sha256, size }) => ({ sha256, size })));
     await readPacked(backend, again.packed, tracked, options);
     return [...rest, ...again.rest];
   };

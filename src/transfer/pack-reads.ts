@@ -21,6 +21,8 @@ const RANGES_IN_FLIGHT = 8;
 export interface WantedBlob {
   sha256: string;
   size: number;
+  /** where the caller already found it packed (read there first, without asking the catalog again) */
+  at?: PackedAt;
 }
 
 /** Takes a blob's verified bytes (valid only until its promise settles), and where they were read. */
