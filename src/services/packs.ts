@@ -146,9 +146,14 @@ export async function loadPackTables(
 /** Where the catalog believes a blob is packed in the provider: the pack's key and the offset. */
 export function packedLocator(ctx: AppContext, provider: Provider): (sha256: string) => PackedAt | undefined {
   if (provider.type !== 's3') return () => undefined;
+  // One pair of strings per pack, not per blob: a get of a million files holds them all.
+  const packs = new Map<string, { packId: string; key: string }>();
   return (sha256) => {
     const at = ctx.catalog.packs.locate(provider.id, sha256);
-    return at && { packId: at.packId, key: packKey(at.packId), offset: at.offset };
+    if (!at) return undefined;
+    let pack = packs.get(at.packId);
+    if (!pack) packs.set(at.packId, (pack = { packId: at.packId, key: packKey(at.packId) }));
+    return { packId: pack.packId, key: pack.key, offset: at.offset };
   };
 }
 
