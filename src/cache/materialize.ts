@@ -69,15 +69,16 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
     const pathOf = new Map(plan.files.map((f) => [f.sha256, f.path]));
     const fresh = new Set<string>();
     const cachedPacks = new Set([...packIds].filter((id) => existsSync(plan.cache.packPath(id))));
-    const inCachedPack = (sha: string): { path: string; offset: number } | undefined => {
+    const inCachedPack = (sha: string): PackedAt | undefined => {
       const at = inPack.get(sha);
-      return at && cachedPacks.has(at.packId) ? { path: plan.cache.packPath(at.packId), offset: at.offset } : undefined;
+      return at && cachedPacks.has(at.packId) ? at : undefined;
     };
     let fetched = 0;
     /** A blob the cache's pack files hold, verified, stored as a blob file of its own (for a link, a clone, a refill). */
     const fromPackFile = async (sha: string): Promise<Buffer | undefined> => {
       const packed = inCachedPack(sha);
-      const bytes = packed && (await readPacked(packed.path, packed.offset, sha, blobs.get(sha)!));
+      const bytes =
+        packed && (await readPacked(plan.cache.packPath(packed.packId), packed.offset, sha, blobs.get(sha)!));
       if (!bytes) return undefined;
       await plan.cache.store(sha, bytes, false);
       fresh.add(sha);

@@ -3,15 +3,23 @@
 import { linkSync, statSync } from 'node:fs';
 import { otherThreads, runOnThread, ThreadGone, threadsAvailable } from '../transfer/threads.js';
 import { leftForAsync, writePlacedSync, type Placement } from '../transfer/write-sync.js';
-import { readVerifiedBlobSync } from './store.js';
+import { tempBeside } from '../core/temp-name.js';
+import { CacheStore, readVerifiedBlobSync } from './store.js';
 
-/** One file of the warm fast path: its cached blob, and where it goes through which temp file. */
-export interface PlaceJob extends Placement {
-  blob: string;
-  /** where it may be in the cache's file of its pack instead (tried first) */
-  packed?: { path: string; offset: number };
+/**
+ * One file of the warm fast path: its blob, where it goes, its mode and mtime. Only what cannot be
+ * derived (each is copied to every thread, and a batch of them is held at once).
+ */
+export interface PlaceJob {
   sha256: string;
   size: number;
+  destination: string;
+  /** permission bits */
+  mode: number;
+  mtimeMs: number;
+  /** where it may be in the cache's file of its pack instead of a blob file (tried first) */
+  packId?: string;
+  offset?: number;
 }
 
 /**
@@ -20,14 +28,16 @@ export interface PlaceJob extends Placement {
  * missing or failing its check (which that path drops and fetches again), something in the way
  * (which it reports). Other failures throw.
  */
-export function placeFileSync(job: PlaceJob, clone: boolean): boolean {
-  const { packed } = job;
+export function placeFileSync(job: PlaceJob, clone: boolean, cache: CacheStore): boolean {
+  const blob = cache.blobPath(job.sha256);
   const bytes = clone
     ? undefined
-    : ((packed && readVerifiedBlobSync(packed.path, job.sha256, job.size, packed.offset)) ??
-      readVerifiedBlobSync(job.blob, job.sha256, job.size));
+    : (job.packId !== undefined &&
+        readVerifiedBlobSync(cache.packPath(job.packId), job.sha256, job.size, job.offset)) ||
+      readVerifiedBlobSync(blob, job.sha256, job.size);
   if (!clone && !bytes) return false;
-  return writePlacedSync(job, bytes ? { bytes } : { cloneOf: job.blob });
+  const placement: Placement = { ...job, temp: tempBeside(job.destination) };
+  return writePlacedSync(placement, bytes ? { bytes } : { cloneOf: blob });
 }
 
 /**
@@ -56,6 +66,7 @@ const CHUNK = 64;
 /** Many files to place by several threads at once: each job's status is written by whichever placed it. */
 export interface PlaceShare {
   kind: 'place';
+  cacheDir: string;
   jobs: readonly PlaceJob[];
   clone: boolean;
   /** the next job nobody took yet */
@@ -68,14 +79,15 @@ export interface PlaceShare {
  * none are left, writing each job's status. On a failure it takes every job left (so the other
  * threads stop too) and throws.
  */
-export function placeShare({ jobs, clone, next, status }: PlaceShare): void {
+export function placeShare({ cacheDir, jobs, clone, next, status }: PlaceShare): void {
+  const cache = new CacheStore(cacheDir);
   for (;;) {
     const start = Atomics.add(next, 0, CHUNK);
     if (start >= jobs.length) return;
     const end = Math.min(start + CHUNK, jobs.length);
     for (let i = start; i < end; i++) {
       try {
-        status[i] = placeFileSync(jobs[i]!, clone) ? PLACED : RETRY;
+        status[i] = placeFileSync(jobs[i]!, clone, cache) ? PLACED : RETRY;
       } catch (error) {
         Atomics.store(next, 0, jobs.length);
         throw error;
@@ -96,11 +108,16 @@ const PARALLEL_FROM = 1000;
  * and the kernel runs those of different threads in parallel. Threads take chunks of jobs from
  * a shared counter, so none waits while another has work. Says what became of each job.
  */
-export async function placeInParallel(jobs: readonly PlaceJob[], clone: boolean): Promise<Int8Array> {
+export async function placeInParallel(
+  cache: CacheStore,
+  jobs: readonly PlaceJob[],
+  clone: boolean,
+): Promise<Int8Array> {
   const helpers = jobs.length < PARALLEL_FROM || !threadsAvailable() ? 0 : otherThreads();
   const order = helpers > 0 ? chunksAcrossDirectories(jobs) : undefined;
   const share: PlaceShare = {
     kind: 'place',
+    cacheDir: cache.dir,
     jobs: order ? order.map((i) => jobs[i]!) : jobs,
     clone,
     next: new Int32Array(new SharedArrayBuffer(4)),
@@ -120,7 +137,7 @@ export async function placeInParallel(jobs: readonly PlaceJob[], clone: boolean)
   // A thread that died or could not start leaves its jobs pending, for this one.
   const { status } = share;
   for (let i = 0; i < jobs.length; i++) {
-    if (status[i] === PENDING) status[i] = placeFileSync(share.jobs[i]!, clone) ? PLACED : RETRY;
+    if (status[i] === PENDING) status[i] = placeFileSync(share.jobs[i]!, clone, cache) ? PLACED : RETRY;
   }
   if (!order) return status;
   const inOrder = new Int8Array(jobs.length);

@@ -51,7 +51,7 @@ export interface PlaceContext {
   /** blobs fetched and verified by this run: copied without hashing them again */
   fresh: ReadonlySet<string>;
   /** where a blob is in the cache's file of its pack, if it may be there (packed.ts) */
-  inCachedPack: (sha256: string) => { path: string; offset: number } | undefined;
+  inCachedPack: (sha256: string) => { packId: string; offset: number } | undefined;
 }
 
 /** A file's content fetched just now (verified), when it is not taken from its cached blob. */
@@ -144,20 +144,19 @@ export abstract class Placer {
         continue;
       }
       const destination = this.destinationOf(file);
+      const packed = clone ? undefined : this.ctx.inCachedPack(file.sha256);
       jobs.push({
-        blob: this.ctx.plan.cache.blobPath(file.sha256),
-        packed: clone ? undefined : this.ctx.inCachedPack(file.sha256),
         sha256: file.sha256,
         size: file.size,
-        temp: tempBeside(destination),
         destination,
         mode: this.modeOf(file),
         mtimeMs: file.mtimeMs,
+        ...(packed && { packId: packed.packId, offset: packed.offset }),
       });
       jobFiles.push(file);
     }
     this.ctx.plan.signal?.throwIfAborted();
-    const status = await placeInParallel(jobs, clone);
+    const status = await placeInParallel(this.ctx.plan.cache, jobs, clone);
     for (const [i, file] of jobFiles.entries()) {
       if (status[i] === PLACED) placed(file);
       else rest.push(file);
