@@ -4,6 +4,7 @@
 // (docs/cache.md, "Packed blobs").
 import { closeSync, constants, fchmodSync, openSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { failedAt } from '../core/errors.js';
 import { sha256Hex } from '../core/hash.js';
 import { createdWithMode } from '../transfer/write-sync.js';
 import type { CacheStore } from './store.js';
@@ -56,7 +57,12 @@ export class PackWriter {
   write(at: InPack, bytes: Buffer): boolean {
     const fd = this.open.get(at.packId) ?? this.openPack(at.packId);
     if (fd === undefined) return false;
-    for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done, at.offset + done);
+    try {
+      for (let done = 0; done < bytes.length;)
+        done += writeSync(fd, bytes, done, bytes.length - done, at.offset + done);
+    } catch (error) {
+      throw failedAt(error, this.cache.packPath(at.packId)); // a full disk names the cache
+    }
     return true;
   }
 
