@@ -92,19 +92,22 @@ export function diskScenarios(trees: Trees): Scenario[] {
       Promise.reject(new Error('full-disk trials mount a tmpfs: they need root'));
     return [{ name: 'full disks (need root)', trials: { short: 1, full: 1 }, run: needsRoot }];
   }
-  let disk: ReturnType<typeof smallDisk>;
+  // One small disk per scenario: scenarios run side by side, their trials one after another.
+  let targetDisk: ReturnType<typeof smallDisk>;
+  let cacheDisk: ReturnType<typeof smallDisk>;
+  let homeDisk: ReturnType<typeof smallDisk>;
   return [
     {
       name: 'the get target fills up',
       trials: { short: 1, full: 3 },
-      around: async (_s3, scratch) => (disk = smallDisk(scratch, 3 * 1024)).around,
+      around: async (_s3, scratch) => (targetDisk = smallDisk(scratch, 3 * 1024)).around,
       run: async (t): Promise<Outcome> => {
         const ref = await committedVersion(t, trees.mixed);
-        const target = join(disk.dir, 'data');
+        const target = join(targetDisk.dir, 'data');
         t.targets.push(target);
-        expectFull(t, 'get', await t.run(getArgs(ref, target)), disk.dir);
+        expectFull(t, 'get', await t.run(getArgs(ref, target)), targetDisk.dir);
         await expectNothingTorn(t, trees, target);
-        disk.free();
+        targetDisk.free();
         ok(await t.run(getArgs(ref, target)), 'get once space is freed');
         const found: Findings = { lost: 0, corrupt: 0, divergent: 0, tempFiles: 0, other: 0, notes: [] };
         compareTrees(readTree(trees.mixed), readTree(target), found, target);
@@ -116,16 +119,16 @@ export function diskScenarios(trees: Trees): Scenario[] {
       name: 'the cache fills up',
       trials: { short: 1, full: 3 },
       around: async (_s3, scratch) => {
-        disk = smallDisk(scratch, 3 * 1024);
-        return { ...disk.around, place: { cache: join(disk.dir, 'cache') } };
+        cacheDisk = smallDisk(scratch, 3 * 1024);
+        return { ...cacheDisk.around, place: { cache: join(cacheDisk.dir, 'cache') } };
       },
       run: async (t): Promise<Outcome> => {
         const ref = await committedVersion(t, trees.mixed);
         const target = t.dir('target');
         t.targets.push(target);
-        expectFull(t, 'get', await t.run(getArgs(ref, target)), disk.dir);
+        expectFull(t, 'get', await t.run(getArgs(ref, target)), cacheDisk.dir);
         await expectNothingTorn(t, trees, target);
-        disk.free();
+        cacheDisk.free();
         ok(await t.run(getArgs(ref, target)), 'get once space is freed');
         return 'failedCleanly';
       },
@@ -134,15 +137,15 @@ export function diskScenarios(trees: Trees): Scenario[] {
       name: 'STRATA_HOME fills up',
       trials: { short: 1, full: 3 },
       around: async (_s3, scratch) => {
-        disk = smallDisk(scratch);
-        return { ...disk.around, place: { home: join(disk.dir, 'home') } };
+        homeDisk = smallDisk(scratch);
+        return { ...homeDisk.around, place: { home: join(homeDisk.dir, 'home') } };
       },
       run: async (t): Promise<Outcome> => {
         const ref = await openVersion(t);
         // The catalog exists; a few KiB are left, and the put's rows need more.
-        disk.fill(8);
-        expectFull(t, 'put', await t.run(putArgs(ref, trees.mixed)), join(disk.dir, 'home'));
-        disk.free();
+        homeDisk.fill(8);
+        expectFull(t, 'put', await t.run(putArgs(ref, trees.mixed)), join(homeDisk.dir, 'home'));
+        homeDisk.free();
         ok(await t.run(putArgs(ref, trees.mixed)), 'put once space is freed');
         ok(await t.run(['datasets', 'versions', 'commit', '--id', ref]), 'commit');
         t.expected.set(ref, trees.mixed);
