@@ -223,7 +223,7 @@ export class LeanS3 {
 
   /**
    * SigV4, our own: signing with @smithy/signature-v4 (the SDK's signer, tried on a branch) cost
-   * W1 put 3 % wall (pairs 1.7–4.7 %) and 8 % CPU, 5 alternating pairs each (issue 16, farm-bench,
+   * W1 put 3 % wall (pairs 1.7–4.7 %) and 8 % CPU, 5 alternating pairs each (issue 16, whole-process timing,
    * 2026-12-05); the SDK path (listings, deletes) keeps the SDK's signer.
    */
   private async sign(
