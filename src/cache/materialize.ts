@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import { copyFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { FileEntry, LinkMode } from '../core/model.js';
+import { inMemory, type FileBatches } from '../core/file-batches.js';
 import { IntegrityError } from '../core/errors.js';
-import { checkManifestPath } from '../core/paths-in-manifest.js';
+import { refuseUnsafePath } from '../core/paths-in-manifest.js';
 import type { ProgressSink } from '../core/progress.js';
 import { SafeDirs } from '../core/safe-dirs.js';
 import { forEachLimited } from '../transfer/concurrency.js';
@@ -16,10 +17,11 @@ import { ClonePlacer, CopyPlacer } from './place-copy.js';
 import { HardlinkPlacer } from './place-link.js';
 import type { PlaceContext, Placer } from './placer.js';
 import { WHOLE_LIMIT as WHOLE_IN_HAND, type CacheStore } from './store.js';
+import { boundHeapGrowth } from '../core/memory.js';
 
-export interface MaterializePlan {
+/** How to materialize: from which cache, into which directory, reading what it lacks how. */
+export interface MaterializeOptions {
   cache: CacheStore;
-  files: readonly FileEntry[];
   target: string;
   link: LinkMode;
   /** reads a blob of the storage provider; called only for blobs the cache lacks */
@@ -35,6 +37,10 @@ export interface MaterializePlan {
   signal?: AbortSignal;
 }
 
+export interface MaterializePlan extends MaterializeOptions {
+  files: readonly FileEntry[];
+}
+
 export interface MaterializeResult {
   files: number;
   bytes: number;
@@ -45,13 +51,42 @@ export interface MaterializeResult {
   seconds: number;
 }
 
-export async function materialize(plan: MaterializePlan): Promise<MaterializeResult> {
+export function materialize({ files, ...options }: MaterializePlan): Promise<MaterializeResult> {
+  return materializeAll(options, inMemory(files));
+}
+
+/**
+ * Materializes files batch by batch (FileBatches): each batch is fetched and placed before the
+ * next is read, so a get's memory is bounded by a batch, not by the version.
+ */
+export async function materializeAll(options: MaterializeOptions, files: FileBatches): Promise<MaterializeResult> {
   const started = performance.now();
-  for (const file of plan.files) {
-    const problem = checkManifestPath(file.path);
-    if (problem)
-      throw new IntegrityError(`refusing manifest path "${file.path}": ${problem}; nothing was written`, 'EUNSAFEPATH');
+  boundHeapGrowth(files.count);
+  const total: MaterializeResult = { files: 0, bytes: 0, hits: 0, misses: 0, link: options.link, seconds: 0 };
+  // One writer for the whole get: it knows which pack files this get created (holding only
+  // blobs it wrote, none of a later batch), and keeps their descriptors open across batches.
+  const packWriter = new PackWriter(options.cache);
+  try {
+    for (const batch of files.batches()) {
+      const done = await materializeBatch({ ...options, files: batch }, packWriter);
+      total.files += done.files;
+      total.bytes += done.bytes;
+      total.hits += done.hits;
+      total.misses += done.misses;
+      total.link = done.link;
+    }
+  } finally {
+    packWriter.close();
   }
+  total.seconds = (performance.now() - started) / 1000;
+  return total;
+}
+
+async function materializeBatch(
+  plan: MaterializePlan,
+  packWriter: PackWriter,
+): Promise<Omit<MaterializeResult, 'seconds'>> {
+  for (const file of plan.files) refuseUnsafePath(file.path);
   const blobs = new Map<string, number>();
   for (const f of plan.files) blobs.set(f.sha256, f.size);
   const inPack = new Map<string, PackedAt>();
@@ -61,14 +96,17 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
   }
   const packIds = new Set([...inPack.values()].map((at) => at.packId));
   const lease = await Lease.take(plan.cache, [...blobs.keys(), ...packIds]);
-  const packWriter = new PackWriter(plan.cache);
   try {
     // Synchronous stats: promises cost more than the syscalls.
     const missingOf = (needed: Iterable<[string, number]>): string[] =>
       [...needed].filter(([sha, size]) => plan.cache.sizeOfSync(sha) !== size).map(([sha]) => sha);
     const pathOf = new Map(plan.files.map((f) => [f.sha256, f.path]));
     const fresh = new Set<string>();
-    const cachedPacks = new Set([...packIds].filter((id) => existsSync(plan.cache.packPath(id))));
+    // A pack file an earlier batch of this get created holds none of this batch's blobs: not
+    // looked in (a cold get would otherwise try every file of a batch from the cache first).
+    const cachedPacks = new Set(
+      [...packIds].filter((id) => !packWriter.created.has(id) && existsSync(plan.cache.packPath(id))),
+    );
     const inCachedPack = (sha: string): PackedAt | undefined => {
       const at = inPack.get(sha);
       return at && cachedPacks.has(at.packId) ? at : undefined;
@@ -228,10 +266,8 @@ export async function materialize(plan: MaterializePlan): Promise<MaterializeRes
       hits: blobs.size - fetched,
       misses: fetched,
       link: made ? (await made).used : plan.link,
-      seconds: (performance.now() - started) / 1000,
     };
   } finally {
-    packWriter.close();
     await lease.release();
   }
 }

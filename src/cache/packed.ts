@@ -47,6 +47,8 @@ export async function readPacked(
  */
 export class PackWriter {
   private readonly open = new Map<string, number>();
+  /** pack files this writer created */
+  readonly created = new Set<string>();
 
   constructor(private readonly cache: CacheStore) {}
 
@@ -76,7 +78,7 @@ export class PackWriter {
     this.cache.ensureDirSync(this.cache.packShard(packId));
     let fd: number;
     try {
-      fd = createOrOpen(path);
+      fd = createOrOpen(path, () => this.created.add(packId));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EACCES' || code === 'EPERM') return undefined;
@@ -93,9 +95,10 @@ export class PackWriter {
 }
 
 /** A pack file made by this process (with the shared mode) or, when there, opened for writing. */
-function createOrOpen(path: string): number {
+function createOrOpen(path: string, created: () => void): number {
   try {
     const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, PACK_FILE_MODE);
+    created();
     if (!createdWithMode(PACK_FILE_MODE)) fchmodSync(fd, PACK_FILE_MODE);
     return fd;
   } catch (error) {

@@ -98,6 +98,20 @@ export class FileQueries {
     ).map(toFile);
   }
 
+  /**
+   * A version's files in path order, `size` at a time, each page a query of its own: unlike
+   * `iterate`, no statement stays open between pages, so the catalog may be written while a
+   * caller works through them (an open iterator makes better-sqlite3 refuse every write).
+   */
+  *pages(datasetId: string, versionId: string, size: number): Generator<FileEntry[]> {
+    for (let after: string | undefined; ;) {
+      const page = this.range(datasetId, versionId, { from: after, limit: size });
+      if (page.length > 0) yield page;
+      if (page.length < size) return;
+      after = page.at(-1)!.path;
+    }
+  }
+
   /** How many files, and how many bytes, lie between two paths. */
   rangeSummary(datasetId: string, versionId: string, r: PathRange): { fileCount: number; size: number } {
     const { sql, args } = rangeCondition(datasetId, versionId, r);

@@ -20,9 +20,24 @@ export async function hashFile(path: string): Promise<{ sha256: string; size: nu
   }
 }
 
+/** A file's digest in hex by another algorithm (md5: an S3 ETag). */
+export async function digestFile(path: string, algorithm: string): Promise<string> {
+  const file = await open(path, 'r');
+  try {
+    return (await digestHandle(file, algorithm)).hex;
+  } finally {
+    await file.close();
+  }
+}
+
 /** hashFile of a file already open, from its start. */
 export async function hashHandle(file: FileHandle): Promise<{ sha256: string; size: number }> {
-  const hash = createHash('sha256');
+  const { hex, size } = await digestHandle(file, 'sha256');
+  return { sha256: hex, size };
+}
+
+async function digestHandle(file: FileHandle, algorithm: string): Promise<{ hex: string; size: number }> {
+  const hash = createHash(algorithm);
   let [current, next] = [Buffer.allocUnsafeSlow(HASH_CHUNK), Buffer.allocUnsafeSlow(HASH_CHUNK)];
   let size = 0;
   let reading = file.read(current, 0, HASH_CHUNK, 0);
@@ -34,5 +49,5 @@ export async function hashHandle(file: FileHandle): Promise<{ sha256: string; si
     size += bytesRead;
     [current, next] = [next, current];
   }
-  return { sha256: hash.digest('hex'), size };
+  return { hex: hash.digest('hex'), size };
 }

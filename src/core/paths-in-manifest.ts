@@ -1,4 +1,4 @@
-import { UsageError } from './errors.js';
+import { IntegrityError, UsageError } from './errors.js';
 
 /**
  * Manifest paths are POSIX, relative, normalized ("a/b.txt"): no leading "/", no "." or ".."
@@ -29,6 +29,13 @@ export function assertManifestPath(path: string): string {
   const problem = checkManifestPath(path);
   if (problem) throw new UsageError(`unsafe path "${path}": ${problem}`, 'EPATH');
   return path;
+}
+
+/** Refuses, before a get writes anything, a manifest path read from the catalog that could escape its target. */
+export function refuseUnsafePath(path: string): void {
+  const problem = checkManifestPath(path);
+  if (problem)
+    throw new IntegrityError(`refusing manifest path "${path}": ${problem}; nothing was written`, 'EUNSAFEPATH');
 }
 
 /** Turns a user-given version path ("/", "/a/b/", "a/b") into manifest form ("" for the root). */

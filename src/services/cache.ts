@@ -5,7 +5,7 @@ import { CacheStore } from '../cache/store.js';
 import { cacheBlobs, prune, removeStaleTemps, type PruneResult } from '../cache/evict.js';
 import { verifyPackFile } from '../cache/packed.js';
 import { heldBlobs } from '../cache/lease.js';
-import { materialize, type MaterializeResult } from '../cache/materialize.js';
+import { materializeAll, type MaterializeResult } from '../cache/materialize.js';
 import type { LinkMode } from '../core/model.js';
 import { placedMode } from '../cache/placer.js';
 import { hashFile } from '../core/hash.js';
@@ -61,17 +61,19 @@ export async function materializeVersion(
   const storedFile = await storedFileOf(ctx, provider);
   const result = await getIntoTarget(ctx, target, (place) =>
     withProgress(input.progress, place, () =>
-      materialize({
-        cache,
-        files: place,
-        target: input.targetPath,
-        link,
-        storedFile,
-        ...providerReads(ctx, provider),
-        concurrency: transferConcurrency(ctx, input.concurrency, 'get'),
-        progress: input.progress,
-        signal: input.signal,
-      }),
+      materializeAll(
+        {
+          cache,
+          target: input.targetPath,
+          link,
+          storedFile,
+          ...providerReads(ctx, provider),
+          concurrency: transferConcurrency(ctx, input.concurrency, 'get'),
+          progress: input.progress,
+          signal: input.signal,
+        },
+        place,
+      ),
     ),
   );
   const cap = maxSize(ctx);

@@ -1,11 +1,13 @@
+import { join } from 'node:path';
 import type { AppContext } from './context.js';
 import type { FileEntry, Provenance, Provider, Version } from '../core/model.js';
 import { ConflictError, IntegrityError, PreconditionFailedError } from '../core/errors.js';
 import { faultPoint } from '../core/faults.js';
-import { sealOfFiles } from '../catalog/seal.js';
 import { readObject, type StorageBackend } from '../storage/backend.js';
 import { manifestKey } from '../storage/keys.js';
-import { encodeDoc, manifestDoc, parseManifestDoc } from '../storage/records.js';
+import { manifestDoc, parseManifestDoc } from '../storage/records.js';
+import { withDocFile } from '../storage/doc-file.js';
+import { FILES_PER_BATCH } from '../core/file-batches.js';
 import { checkPresence } from './presence.js';
 import { removeDraft, writeDraft } from './drafts.js';
 import { producerProvenance } from './runs.js';
@@ -48,16 +50,15 @@ export async function commitVersion(
     // before may have missed them, so the check waits for it to end.
     await writeDraft(ctx, dataset, version.id);
     await passGcGate(ctx, provider, backend);
-    const files = ctx.catalog.files.list(dataset.id, version.id);
-    await checkBlobs(ctx, provider, backend, resolved, files);
+    await checkBlobs(ctx, provider, backend, resolved);
     const { committedAt, provenance } = await writeManifest(
+      ctx,
       backend,
       version,
-      files,
       options.provenance ?? producerProvenance(ctx, dataset.id, version.id),
     );
     faultPoint('commit:after-manifest');
-    const seal = sealOfFiles(files);
+    const seal = ctx.catalog.files.seal(dataset.id, version.id);
     ctx.catalog.transaction(() => {
       ctx.catalog.datasets.markCommitted(dataset.id, version.id, committedAt, seal);
       if (provenance) ctx.catalog.datasets.setProvenance(dataset.id, version.id, provenance);
@@ -88,45 +89,54 @@ function assertTree(ctx: AppContext, { dataset, version }: Resolved): void {
 }
 
 /**
- * Every blob of the version is in the provider. What is not corrects the catalog's belief (it
- * thought the provider held them), so that putting the files again uploads them.
+ * Every blob of the version is in the provider, checked a page of files at a time. What is not
+ * corrects the catalog's belief (it thought the provider held them), so that putting the files
+ * again uploads them.
  */
 async function checkBlobs(
   ctx: AppContext,
   provider: Provider,
   backend: StorageBackend,
   { dataset, version }: Resolved,
-  files: FileEntry[],
 ): Promise<void> {
-  const missing = await checkPresence(ctx, provider, backend, files);
-  if (missing.length > 0) {
+  let [missing, first] = [0, ''];
+  for (const page of ctx.catalog.files.pages(dataset.id, version.id, FILES_PER_BATCH)) {
+    const lacking = await checkPresence(ctx, provider, backend, page);
+    if (missing === 0 && lacking.length > 0) first = lacking[0]!.path;
+    missing += lacking.length;
+  }
+  if (missing > 0) {
     const ref = `${dataset.id}:${version.id}`;
     throw new IntegrityError(
-      `cannot commit ${ref}: ${missing.length} file(s) have no blob in the storage provider (first: ${missing[0]!.path}); put them again with: strata datasets files put --id ${ref}`,
+      `cannot commit ${ref}: ${missing} file(s) have no blob in the storage provider (first: ${first}); put them again with: strata datasets files put --id ${ref}`,
       'EMISSINGBLOB',
     );
   }
 }
 
-/** Writes the manifest once; one already there from an interrupted commit of the same files is adopted. */
+/**
+ * Writes the manifest once, from the catalog's rows as they are read (doc-file.ts); one already
+ * there from an interrupted commit of the same files is adopted.
+ */
 async function writeManifest(
+  ctx: AppContext,
   backend: StorageBackend,
   version: Version,
-  files: FileEntry[],
   provenance: Provenance | undefined,
 ): Promise<{ committedAt: string; provenance?: Provenance }> {
   const committedAt = new Date().toISOString();
   const key = manifestKey(version.datasetId, version.id);
+  const rows = (): Iterable<FileEntry> => ctx.catalog.files.iterate(version.datasetId, version.id);
   try {
-    await backend.put(key, encodeDoc(manifestDoc({ ...version, committedAt }, files, provenance)), {
-      ifNoneMatch: true,
-      contentType: 'application/json',
-    });
+    const doc = manifestDoc({ ...version, committedAt }, rows(), provenance);
+    await withDocFile(join(ctx.paths.home, 'tmp'), doc, (body) =>
+      backend.put(key, body, { ifNoneMatch: true, contentType: 'application/json' }),
+    );
     return { committedAt, provenance };
   } catch (error) {
     if (!(error instanceof PreconditionFailedError)) throw error;
     const existing = parseManifestDoc(key, await readObject(backend, key));
-    if (JSON.stringify(existing.files) !== JSON.stringify(files)) {
+    if (!sameFiles(existing.files, rows())) {
       throw new ConflictError(
         `${key} already holds a different manifest; this version cannot be committed`,
         'ECOMMITTED',
@@ -134,4 +144,15 @@ async function writeManifest(
     }
     return { committedAt: existing.committedAt, provenance: existing.provenance };
   }
+}
+
+/** Whether a manifest's files are the catalog's rows, field for field, in order. */
+function sameFiles(listed: readonly FileEntry[], rows: Iterable<FileEntry>): boolean {
+  let i = 0;
+  for (const row of rows) {
+    const f = listed[i++];
+    if (!f || f.path !== row.path || f.size !== row.size || f.sha256 !== row.sha256) return false;
+    if (f.mode !== row.mode || f.mtimeMs !== row.mtimeMs) return false;
+  }
+  return i === listed.length;
 }

@@ -1,10 +1,12 @@
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppContext } from './context.js';
 import type { Dataset } from '../core/model.js';
 import { PreconditionFailedError } from '../core/errors.js';
 import { faultPoint } from '../core/faults.js';
 import { draftKey } from '../storage/keys.js';
-import { draftDoc, encodeDoc } from '../storage/records.js';
+import { draftDoc } from '../storage/records.js';
+import { withDocFile } from '../storage/doc-file.js';
 import { findProvider } from './resolve.js';
 
 /** Writers of one draft that keep losing the race to each other give up after this many tries. */
@@ -24,12 +26,14 @@ export async function writeDraft(ctx: AppContext, dataset: Dataset, versionId: s
     const current = await backend.head(key);
     const version = ctx.catalog.datasets.version(dataset.id, versionId);
     if (!version || version.committedAt) return;
-    const doc = draftDoc(version, ctx.owner, ctx.catalog.files.list(dataset.id, versionId));
+    const doc = draftDoc(version, ctx.owner, ctx.catalog.files.iterate(dataset.id, versionId));
     try {
-      await backend.put(key, encodeDoc(doc), {
-        ...(current ? { ifMatch: current.etag } : { ifNoneMatch: true }),
-        contentType: 'application/json',
-      });
+      await withDocFile(join(ctx.paths.home, 'tmp'), doc, (body) =>
+        backend.put(key, body, {
+          ...(current ? { ifMatch: current.etag } : { ifNoneMatch: true }),
+          contentType: 'application/json',
+        }),
+      );
       faultPoint('draft:after-put');
       return;
     } catch (error) {

@@ -1,8 +1,9 @@
 import type { AppContext } from './context.js';
 import type { FileEntry, Version } from '../core/model.js';
-import { assertFileCount, assertSealed, versionFiles } from './sealed.js';
+import { assertFileCount, assertSealed, versionBatches } from './sealed.js';
+import { inMemory, type FileBatches } from '../core/file-batches.js';
 import { NotFoundError } from '../core/errors.js';
-import { normalizeVersionPath } from '../core/paths-in-manifest.js';
+import { normalizeVersionPath, refuseUnsafePath } from '../core/paths-in-manifest.js';
 import { getFiles, type GetSummary } from '../transfer/get.js';
 import type { ProgressSink } from '../core/progress.js';
 import { transferConcurrency } from './concurrency.js';
@@ -129,7 +130,7 @@ export function targetOf(
   input: GetInput,
   datasetId: string,
   versionId: string,
-  files: FileEntry[],
+  files: FileBatches,
   modeOf: (file: FileEntry) => number,
 ): TargetInput {
   const selected = (input.sourcePaths ?? []).map(normalizeVersionPath);
@@ -149,13 +150,10 @@ export function targetOf(
 /** Runs a transfer of `files` with the progress bar started for them and stopped after. */
 export async function withProgress<T>(
   progress: ProgressSink | undefined,
-  files: readonly FileEntry[],
+  files: FileBatches,
   run: () => Promise<T>,
 ): Promise<T> {
-  progress?.start(
-    files.length,
-    files.reduce((n, f) => n + f.size, 0),
-  );
+  progress?.start(files.count, files.bytes);
   try {
     return await run();
   } finally {
@@ -166,9 +164,13 @@ export async function withProgress<T>(
 /** A file straight from storage gets its manifest mode. */
 const placedMode = (file: FileEntry): number => file.mode & 0o7777;
 
-/** A version's files, or those under the given paths; a committed version's checked against its seal. */
-export function selectFiles(ctx: AppContext, version: Version, paths: string[] = []): FileEntry[] {
-  if (paths.length === 0) return versionFiles(ctx, version);
+/**
+ * A version's files, or those under the given paths; a committed version's checked against its
+ * seal, and every path checked safe, before any is written. A whole version is read in batches as
+ * it is placed; selected paths are held in memory.
+ */
+export function selectFiles(ctx: AppContext, version: Version, paths: string[] = []): FileBatches {
+  if (paths.length === 0) return versionBatches(ctx, version);
   assertSealed(ctx, version);
   const chosen = new Map<string, FileEntry>();
   for (const p of paths) {
@@ -178,5 +180,6 @@ export function selectFiles(ctx: AppContext, version: Version, paths: string[] =
       throw new NotFoundError(`no file or directory "${p}" in ${version.datasetId}:${version.id}`, 'ENOPATH');
     for (const f of found) chosen.set(f.path, f);
   }
-  return [...chosen.values()];
+  for (const path of chosen.keys()) refuseUnsafePath(path);
+  return inMemory([...chosen.values()]);
 }

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { AppContext } from './context.js';
 import type { FileEntry } from '../core/model.js';
 import type { CacheStore } from '../cache/store.js';
-import { materialize } from '../cache/materialize.js';
+import { materialize, materializeAll } from '../cache/materialize.js';
 import { storedFileOf } from './cache.js';
 import type { LinkMode } from '../core/model.js';
 import { hashFile } from '../core/hash.js';
@@ -13,7 +13,7 @@ import type { InputSpec } from '../jobs/spec.js';
 import { transferConcurrency } from './concurrency.js';
 import { findProvider, resolveRef } from './resolve.js';
 import { refreshForRead } from './sync.js';
-import { versionFiles } from './sealed.js';
+import { versionBatches } from './sealed.js';
 import { streamReader } from '../transfer/read-hashed.js';
 import { providerReads } from './packs.js';
 import { displayUrl, shownGitUrl } from '../core/display-url.js';
@@ -44,16 +44,18 @@ export async function placeDatasetInput(
   await refreshForRead(ctx, ref, options.offline);
   const { dataset, version } = resolveRef(ctx, ref);
   const provider = findProvider(ctx, dataset.storageProviderId);
-  await materialize({
-    cache,
-    files: versionFiles(ctx, version),
-    target: dir,
-    link: options.link,
-    storedFile: await storedFileOf(ctx, provider),
-    ...providerReads(ctx, provider),
-    concurrency: transferConcurrency(ctx, undefined, 'get'),
-    signal: options.signal,
-  });
+  await materializeAll(
+    {
+      cache,
+      target: dir,
+      link: options.link,
+      storedFile: await storedFileOf(ctx, provider),
+      ...providerReads(ctx, provider),
+      concurrency: transferConcurrency(ctx, undefined, 'get'),
+      signal: options.signal,
+    },
+    versionBatches(ctx, version),
+  );
   return { name, ref: `${dataset.id}:${version.id}`, datasetId: dataset.id, versionId: version.id };
 }
 

@@ -2,6 +2,8 @@ import type { AppContext } from './context.js';
 import type { FileEntry, Version } from '../core/model.js';
 import { catalogDamaged } from '../catalog/errors.js';
 import { Sealer, sealOfFiles, type Seal } from '../catalog/seal.js';
+import { FILES_PER_BATCH, type FileBatches } from '../core/file-batches.js';
+import { refuseUnsafePath } from '../core/paths-in-manifest.js';
 
 /**
  * A committed version's files as the catalog holds them, checked against the seal stored when it
@@ -12,6 +14,28 @@ export function versionFiles(ctx: AppContext, version: Version): FileEntry[] {
   const files = ctx.catalog.files.list(version.datasetId, version.id);
   if (version.seal) assertSeal(ctx, version, sealOfFiles(files));
   return files;
+}
+
+/**
+ * A version's files for a get, read from the catalog in batches as they are placed. One pass over
+ * the rows first checks them against the seal, refuses an unsafe path and counts them, all before
+ * anything is written; the batches then read the rows again, a page at a time.
+ */
+export function versionBatches(ctx: AppContext, version: Version): FileBatches {
+  const sealer = version.seal ? new Sealer() : undefined;
+  let [count, bytes] = [0, 0];
+  for (const f of ctx.catalog.files.iterate(version.datasetId, version.id)) {
+    sealer?.add([f.path, f.size, f.sha256, f.mode, f.mtimeMs]);
+    refuseUnsafePath(f.path);
+    count++;
+    bytes += f.size;
+  }
+  if (sealer) assertSeal(ctx, version, sealer.seal());
+  return {
+    count,
+    bytes,
+    batches: () => ctx.catalog.files.pages(version.datasetId, version.id, FILES_PER_BATCH),
+  };
 }
 
 /**

@@ -3,6 +3,7 @@ import { readdir, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { AppContext } from './context.js';
 import type { FileEntry } from '../core/model.js';
+import { inMemory, type FileBatches } from '../core/file-batches.js';
 import { ConflictError, failedAt } from '../core/errors.js';
 import { hashFile } from '../core/hash.js';
 import { TARGET_TEMP_PREFIX } from '../core/temp-name.js';
@@ -21,7 +22,7 @@ export interface TargetInput {
   versionId: string;
   /** what the get selected: version paths (files or directories); [] for the whole version */
   paths: string[];
-  files: readonly FileEntry[];
+  files: FileBatches;
   /** the mode a placed file gets from its manifest mode (read-only ones for hardlink gets) */
   modeOf: (file: FileEntry) => number;
   force?: boolean;
@@ -30,7 +31,7 @@ export interface TargetInput {
 
 export interface TargetPlan {
   /** files to write */
-  place: FileEntry[];
+  place: FileBatches;
   /** files already holding the version's bytes and mode: not rewritten */
   unchanged: number;
   /** with mirror: paths (relative to the target) the version does not have, to remove */
@@ -48,7 +49,9 @@ const HASHES_IN_FLIGHT = 8;
 async function planTarget(ctx: AppContext, input: TargetInput): Promise<TargetPlan> {
   const root = resolve(input.target);
   // No directory yet, or an empty one (or something the placer will report as in the way).
-  if (isEmptyDir(root)) return { place: [...input.files], unchanged: 0, extra: [] };
+  // (The files are read as they are placed: an empty target is how a version of millions of files
+  // is got in bounded memory. Into a target with files, what to place is decided first, in memory.)
+  if (isEmptyDir(root)) return { place: input.files, unchanged: 0, extra: [] };
   const leftAt = earlierGets(ctx, root);
   const place: FileEntry[] = [];
   /** why each refused path is refused, by path */
@@ -63,7 +66,7 @@ async function planTarget(ctx: AppContext, input: TargetInput): Promise<TargetPl
   // Stat calls in a loop (each costs less than a promise); only files whose content is not known
   // from their stat are read, a few at a time.
   const toHash: [FileEntry, Stats][] = [];
-  for (const file of input.files) {
+  for (const file of allOf(input.files)) {
     const st = statOf(`${root}/${file.path}`);
     if (!st || st.isDirectory())
       place.push(file); // absent; a directory: the placer says so
@@ -76,7 +79,7 @@ async function planTarget(ctx: AppContext, input: TargetInput): Promise<TargetPl
   await forEachLimited(toHash, HASHES_IN_FLIGHT, async ([file, st]) =>
     decide(file, st, await contentByHash(`${root}/${file.path}`, st, leftAt(file.path), file)),
   );
-  const wanted = new Set(input.files.map((f) => f.path));
+  const wanted = new Set(Array.from(allOf(input.files), (f) => f.path));
   const extra: string[] = [];
   if (input.mirror) {
     for (const path of await filesUnder(root, input.paths)) {
@@ -101,7 +104,11 @@ async function planTarget(ctx: AppContext, input: TargetInput): Promise<TargetPl
     );
   }
   place.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { place, unchanged, extra };
+  return { place: inMemory(place), unchanged, extra };
+}
+
+function* allOf(files: FileBatches): Generator<FileEntry> {
+  for (const batch of files.batches()) yield* batch;
 }
 
 /**
@@ -111,7 +118,7 @@ async function planTarget(ctx: AppContext, input: TargetInput): Promise<TargetPl
 export async function getIntoTarget<T extends { files: number }>(
   ctx: AppContext,
   input: TargetInput,
-  write: (files: FileEntry[]) => Promise<T>,
+  write: (files: FileBatches) => Promise<T>,
 ): Promise<T & { unchanged: number; removed: number }> {
   const plan = await planTarget(ctx, input);
   const written = await write(plan.place);

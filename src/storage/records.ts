@@ -48,11 +48,14 @@ export const datasetDoc = (d: Dataset): DatasetDoc => ({
   updatedAt: d.updatedAt,
 });
 
-export const manifestDoc = (
+/** A document's files: a list, or rows read as it is written (doc-file.ts). */
+type WithFiles<D, F> = Omit<D, 'files'> & { files: F };
+
+export const manifestDoc = <F extends Iterable<FileEntry> = FileEntry[]>(
   v: VersionHead & { committedAt: string },
-  files: FileEntry[],
+  files: F,
   provenance?: Provenance,
-): ManifestDoc => ({
+): WithFiles<ManifestDoc, F> => ({
   format: 'strata.manifest/1',
   datasetId: v.datasetId,
   versionId: v.id,
@@ -213,7 +216,11 @@ export interface DraftDoc {
   files: FileEntry[];
 }
 
-export const draftDoc = (v: VersionHead, owner: string, files: FileEntry[]): DraftDoc => ({
+export const draftDoc = <F extends Iterable<FileEntry> = FileEntry[]>(
+  v: VersionHead,
+  owner: string,
+  files: F,
+): WithFiles<DraftDoc, F> => ({
   format: 'strata.draft/1',
   datasetId: v.datasetId,
   versionId: v.id,

@@ -1,9 +1,11 @@
 import { createHash, createHmac } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { retryableNetworkError } from '../core/errors.js';
 import type { Endpoint, Verdict } from './endpoint.js';
+import type { LocalFile } from './backend.js';
 
 export interface LeanCredentials {
   accessKeyId: string;
@@ -51,6 +53,8 @@ export class LeanS3Error extends Error {
 
 /** A clock this far from the server's is corrected (S3 refuses requests 15 min off). */
 const SKEW_MS = 5 * 60_000;
+/** Reads of a file body (a large document sent in one PUT). */
+const FILE_CHUNK = 1024 * 1024;
 
 /** Failures that may pass: the server or the network, not the request. */
 const RETRYABLE_STATUS = new Set([500, 502, 503, 504]);
@@ -69,7 +73,8 @@ const THROTTLING = new Set([
 interface SendOptions {
   query?: Record<string, string>;
   headers?: Record<string, string>;
-  body?: Buffer;
+  /** a Buffer, or a file read again for each attempt */
+  body?: Buffer | LocalFile;
   payloadSha256?: string;
   accept?: number[];
   signal?: AbortSignal;
@@ -110,7 +115,7 @@ export class LeanS3 {
   /**
    * Sends one request and returns the response once its status is 2xx (or one listed in
    * `accept`); other statuses become LeanS3Error. Failures that may pass are retried as the
-   * endpoint's policy says (endpoint.ts); a body is a Buffer, so it can be sent again.
+   * endpoint's policy says (endpoint.ts); a body is a Buffer or a file, so it can be sent again.
    */
   send(method: LeanMethod, key: string, options: SendOptions = {}): Promise<LeanResponse> {
     return this.target.policy.call(
@@ -183,7 +188,7 @@ export class LeanS3 {
     options: {
       query?: Record<string, string>;
       headers?: Record<string, string>;
-      body?: Buffer;
+      body?: Buffer | LocalFile;
       payloadSha256?: string;
       signal?: AbortSignal;
     },
@@ -191,13 +196,14 @@ export class LeanS3 {
   ): Promise<LeanResponse> {
     const path = `${this.basePath}/${encodePath(key)}`;
     const query = canonicalQuery(options.query ?? {});
+    const { body } = options;
     const headers = await this.sign(
       method,
       path,
       query,
       options.headers ?? {},
       options.payloadSha256 ?? 'UNSIGNED-PAYLOAD',
-      options.body?.length,
+      body === undefined ? undefined : Buffer.isBuffer(body) ? body.length : body.size,
     );
     return new Promise((resolve, reject) => {
       const req = (this.secure ? httpsRequest : httpRequest)(
@@ -217,7 +223,11 @@ export class LeanS3 {
         req.destroy(Object.assign(new Error('no answer in time'), { code: 'ETIMEDOUT' })),
       );
       req.once('error', reject);
-      req.end(options.body);
+      if (body === undefined || Buffer.isBuffer(body)) req.end(body);
+      else
+        createReadStream(body.file, { highWaterMark: FILE_CHUNK })
+          .once('error', (e) => req.destroy(e))
+          .pipe(req);
     });
   }
 

@@ -1,8 +1,9 @@
 import { chmod, lstat, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FileEntry } from '../core/model.js';
+import type { FileBatches } from '../core/file-batches.js';
 import { ContentMismatch, IntegrityError, UsageError } from '../core/errors.js';
-import { checkManifestPath } from '../core/paths-in-manifest.js';
+import { refuseUnsafePath } from '../core/paths-in-manifest.js';
 import { faultPoint } from '../core/faults.js';
 import { setMtimeMs } from '../core/mtime.js';
 import type { BlobReader, BlobSink } from './read-blob.js';
@@ -13,12 +14,13 @@ import { onLocalDisks, writePlacedSync } from './write-sync.js';
 import { SafeDirs } from '../core/safe-dirs.js';
 import { tempBeside } from '../core/temp-name.js';
 import type { ProgressSink } from '../core/progress.js';
+import { boundHeapGrowth } from '../core/memory.js';
 
 export interface GetPlan {
   read: BlobReader;
   /** reads many blobs at once (packed ones, by ranges of their packs); the rest come one by one */
   readMany?: ReadMany;
-  files: Iterable<FileEntry>;
+  files: FileBatches;
   target: string;
   concurrency: number;
   progress?: ProgressSink;
@@ -38,19 +40,27 @@ export interface GetSummary {
  */
 export async function getFiles(plan: GetPlan): Promise<GetSummary> {
   const started = performance.now();
+  boundHeapGrowth(plan.files.count);
   const summary: GetSummary = { files: 0, bytes: 0, seconds: 0 };
   const dirs = new SafeDirs(plan.target);
-  const files = [...plan.files];
-  for (const file of files) {
-    const problem = checkManifestPath(file.path);
-    if (problem)
-      throw new IntegrityError(`refusing manifest path "${file.path}": ${problem}; nothing was written`, 'EUNSAFEPATH');
-  }
   const done = (file: FileEntry): void => {
     summary.files += 1;
     summary.bytes += file.size;
     plan.progress?.advance(1, file.size);
   };
+  for (const batch of plan.files.batches()) await getBatch(plan, batch, dirs, done);
+  summary.seconds = (performance.now() - started) / 1000;
+  return summary;
+}
+
+/** One batch of a get: the files of packed blobs by ranges of their packs, the others one by one. */
+async function getBatch(
+  plan: GetPlan,
+  files: readonly FileEntry[],
+  dirs: SafeDirs,
+  done: (file: FileEntry) => void,
+): Promise<void> {
+  for (const file of files) refuseUnsafePath(file.path);
   const destinationOf = (file: FileEntry): string => {
     dirs.parentsOf(file.path);
     return join(plan.target, ...file.path.split('/'));
@@ -90,8 +100,6 @@ export async function getFiles(plan: GetPlan): Promise<GetSummary> {
     await fetchVerified(plan.read, file, destinationOf(file), plan.signal);
     done(file);
   });
-  summary.seconds = (performance.now() - started) / 1000;
-  return summary;
 }
 
 /** A file fetched, checked against its sha256 and size (read again while what arrives is garbled), and renamed into place. */

@@ -65,22 +65,44 @@ export async function readPacked(
 ): Promise<void> {
   await forEachLimited(rangesOf(wanted), RANGES_IN_FLIGHT, async (range) => {
     options.signal?.throwIfAborted();
-    const bytes = await readRange(backend, range.key, range.start, range.end, options.signal);
-    // The blobs of a range are delivered at once: their writes overlap.
-    await settleAll(
-      range.blobs.map(async (blob) => {
-        const start = blob.at.offset - range.start;
-        let got = bytes.subarray(start, start + blob.size);
-        try {
-          if (sha256Hex(got) !== blob.sha256) got = await rereadBlob(backend, blob, options.signal);
-        } catch (error) {
-          if (!(error instanceof ContentMismatch) || !options.bad) throw error;
-          return options.bad(blob.sha256, error);
-        }
-        await deliver(blob.sha256, got, blob.at);
-      }),
-    );
+    const buffer = rangeBuffers.pop() ?? Buffer.allocUnsafeSlow(MAX_RANGE);
+    try {
+      await readAndDeliver(backend, range, buffer, deliver, options);
+    } finally {
+      rangeBuffers.push(buffer);
+    }
   });
+}
+
+/**
+ * Buffers ranges are read into, reused for the life of the process: at most RANGES_IN_FLIGHT of
+ * MAX_RANGE. A fresh 4 MiB buffer per range left the allocator's heap fragmented, tens of MB
+ * above what the reads held (a million-file get, docs/cache.md "Memory").
+ */
+const rangeBuffers: Buffer[] = [];
+
+async function readAndDeliver(
+  backend: StorageBackend,
+  range: Range,
+  buffer: Buffer,
+  deliver: Deliver,
+  options: { signal?: AbortSignal; bad?: (sha256: string, error: Error) => void },
+): Promise<void> {
+  const bytes = await readRange(backend, range.key, range.start, range.end, options.signal, buffer);
+  // The blobs of a range are delivered at once: their writes overlap.
+  await settleAll(
+    range.blobs.map(async (blob) => {
+      const start = blob.at.offset - range.start;
+      let got = bytes.subarray(start, start + blob.size);
+      try {
+        if (sha256Hex(got) !== blob.sha256) got = await rereadBlob(backend, blob, options.signal);
+      } catch (error) {
+        if (!(error instanceof ContentMismatch) || !options.bad) throw error;
+        return options.bad(blob.sha256, error);
+      }
+      await deliver(blob.sha256, got, blob.at);
+    }),
+  );
 }
 
 /** Waits for every promise, then throws the first failure (none is left running behind it). */

@@ -11,6 +11,8 @@ import { forEachLimited } from './concurrency.js';
 import { stampOf, type SourceFile, type Sources } from './walk.js';
 import type { ProgressSink } from '../core/progress.js';
 import { Packer, type PackTuning, type StoredPack } from './packer.js';
+import { chunks } from '../core/file-batches.js';
+import { boundHeapGrowth } from '../core/memory.js';
 
 /** Files up to this size are read synchronously (they are most of a tree of small files). */
 const SYNC_READ_LIMIT = 256 * 1024;
@@ -83,6 +85,7 @@ export interface PutSummary {
  */
 export async function putFiles(plan: PutPlan): Promise<PutSummary> {
   const started = performance.now();
+  boundHeapGrowth(plan.sources.count);
   const headFirst = await learnWhatProviderHolds(plan);
   const summary: PutSummary = { files: 0, bytes: 0, bytesUploaded: 0, bytesSkipped: 0, seconds: 0 };
   const pending: FileEntry[] = [];
@@ -118,7 +121,7 @@ export async function putFiles(plan: PutPlan): Promise<PutSummary> {
   // they are recorded as they come (most of a put of a tree that changed a little), without the
   // promise per file that the others cost.
   function* needingWork(): Generator<SourceFile> {
-    for (const batch of batches(plan.sources.files, LOOKUP_BATCH)) {
+    for (const batch of chunks(plan.sources.files, LOOKUP_BATCH)) {
       plan.signal?.throwIfAborted();
       const stamped = batch.filter((source) => source.stamp !== undefined).map((source) => source.absPath);
       const known = plan.catalog.storedHashes(stamped);
@@ -295,18 +298,6 @@ function readSmall(path: string): Buffer {
   } finally {
     closeSync(fd);
   }
-}
-
-function* batches<T>(items: Iterable<T>, size: number): Generator<T[]> {
-  let batch: T[] = [];
-  for (const item of items) {
-    batch.push(item);
-    if (batch.length === size) {
-      yield batch;
-      batch = [];
-    }
-  }
-  if (batch.length > 0) yield batch;
 }
 
 function toEntry(source: SourceFile, sha256: string, size: number): FileEntry {

@@ -120,8 +120,10 @@ export async function readRange(
   start: number,
   end: number,
   signal?: AbortSignal,
+  /** a buffer to read into, when large enough (the caller's, reused: the result is part of it) */
+  into?: Buffer,
 ): Promise<Buffer> {
-  const buffer = Buffer.allocUnsafe(end - start);
+  const buffer = into && into.length >= end - start ? into.subarray(0, end - start) : Buffer.allocUnsafe(end - start);
   const length = await readRangeInto(backend, key, start, end, buffer, signal);
   if (length !== buffer.length) {
     throw new IntegrityError(`reading ${key}: the server sent ${length} of the ${end - start} bytes asked for`);

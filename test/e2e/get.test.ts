@@ -9,6 +9,7 @@ import { committedVersion, createDataset, listFilesJson, writeFiles, type Versio
 import { statFiles } from '../helpers/snapshot.js';
 import { tempDirs } from '../helpers/temp.js';
 import { makeTree, readTree } from '../helpers/tree.js';
+import { FILES_PER_BATCH } from '../../src/core/file-batches.js';
 
 const fresh = tempDirs('strata-e2e-');
 
@@ -167,5 +168,45 @@ describe.concurrent('files get refuses a manifest path that would leave the targ
     symlinkSync(outside, join(target, 'd0'));
     await expectRefused(o, v, base, outside, target);
     expect(statFiles(target).some((f) => f.path.startsWith('d0/'))).toBe(false);
+  });
+});
+
+describe('files get of a version larger than one batch', () => {
+  it('places every file, and refuses a hostile path in its last batch before writing the first', async () => {
+    const o = { home: fresh() };
+    const src = join(fresh(), 'tree');
+    // More files than a get holds at once (FILES_PER_BATCH): the files come in several batches.
+    const count = FILES_PER_BATCH + 500;
+    makeTree(src, { count, maxSize: 64 });
+    writeFileSync(join(src, 'zzz.txt'), 'sorts last');
+    await createDataset(o);
+    const v = await committedVersion(o, 'demo', `${src}/`);
+    expect(v.fileCount).toBe(count + 1);
+
+    const out = join(fresh(), 'out');
+    const got = await strataJson<{ files: number; misses: number }>(
+      ['datasets', 'files', 'get', '--id', v.ref, '--target-path', out],
+      o,
+    );
+    expect(got.files).toBe(count + 1);
+    expect(readTree(out)).toEqual(readTree(src));
+
+    // The last row in path order now leaves the target; the attacker reseals the list.
+    const db = new Database(join(o.home, 'catalog.db'));
+    try {
+      db.prepare("UPDATE files SET path = 'zzz/../../escape.txt' WHERE version_id = ? AND path = 'zzz.txt'").run(v.id);
+      const rows = db
+        .prepare('SELECT path, size, sha256, mode, mtime_ms FROM files WHERE version_id = ? ORDER BY path')
+        .raw()
+        .all(v.id) as SealRow[];
+      expect(rows.at(-1)![0]).toBe('zzz/../../escape.txt');
+      db.prepare('UPDATE versions SET files_digest = ? WHERE id = ?').run(sealOf(rows).digest, v.id);
+    } finally {
+      db.close();
+    }
+    const target = join(fresh(), 'target');
+    const args = ['datasets', 'files', 'get', '--id', v.ref, '--target-path', target, '--json'];
+    expect(expectJsonError(await strata(args, o), 5).code).toBe('EUNSAFEPATH');
+    expect(existsSync(target) ? statFiles(target) : []).toEqual([]);
   });
 });
