@@ -63,8 +63,8 @@ export async function materializeAll(options: MaterializeOptions, files: FileBat
   const started = performance.now();
   boundHeapGrowth(files.count);
   const total: MaterializeResult = { files: 0, bytes: 0, hits: 0, misses: 0, link: options.link, seconds: 0 };
-  // One writer for the whole get: it knows which pack files this get created (holding only
-  // blobs it wrote, none of a later batch), and keeps their descriptors open across batches.
+  // One writer for the whole get: it knows which pack files this get created (they hold only
+  // what its earlier batches wrote), and keeps their descriptors open across batches.
   const packWriter = new PackWriter(options.cache);
   try {
     for (const batch of files.batches()) {
@@ -102,8 +102,9 @@ async function materializeBatch(
       [...needed].filter(([sha, size]) => plan.cache.sizeOfSync(sha) !== size).map(([sha]) => sha);
     const pathOf = new Map(plan.files.map((f) => [f.sha256, f.path]));
     const fresh = new Set<string>();
-    // A pack file an earlier batch of this get created holds none of this batch's blobs: not
-    // looked in (a cold get would otherwise try every file of a batch from the cache first).
+    // A pack file an earlier batch of this get created holds only that batch's blobs: not looked
+    // in (a cold get would otherwise try every file of a batch from the cache first; a blob an
+    // earlier batch also had is fetched again).
     const cachedPacks = new Set(
       [...packIds].filter((id) => !packWriter.created.has(id) && existsSync(plan.cache.packPath(id))),
     );
