@@ -17,7 +17,7 @@ import { ClonePlacer, CopyPlacer } from './place-copy.js';
 import { HardlinkPlacer } from './place-link.js';
 import type { PlaceContext, Placer } from './placer.js';
 import { WHOLE_LIMIT as WHOLE_IN_HAND, type CacheStore } from './store.js';
-import { boundHeapGrowth } from '../core/memory.js';
+import { boundHeapGrowth, GET_BOUND_FROM } from '../core/memory.js';
 
 /** How to materialize: from which cache, into which directory, reading what it lacks how. */
 export interface MaterializeOptions {
@@ -61,7 +61,7 @@ export function materialize({ files, ...options }: MaterializePlan): Promise<Mat
  */
 export async function materializeAll(options: MaterializeOptions, files: FileBatches): Promise<MaterializeResult> {
   const started = performance.now();
-  boundHeapGrowth(files.count);
+  boundHeapGrowth(files.count, GET_BOUND_FROM);
   const total: MaterializeResult = { files: 0, bytes: 0, hits: 0, misses: 0, link: options.link, seconds: 0 };
   // One writer for the whole get: it knows which pack files this get created (they hold only
   // what its earlier batches wrote), and keeps their descriptors open across batches.

@@ -14,7 +14,7 @@ import { onLocalDisks, writePlacedSync } from './write-sync.js';
 import { SafeDirs } from '../core/safe-dirs.js';
 import { tempBeside } from '../core/temp-name.js';
 import type { ProgressSink } from '../core/progress.js';
-import { boundHeapGrowth } from '../core/memory.js';
+import { boundHeapGrowth, GET_BOUND_FROM } from '../core/memory.js';
 
 export interface GetPlan {
   read: BlobReader;
@@ -40,7 +40,7 @@ export interface GetSummary {
  */
 export async function getFiles(plan: GetPlan): Promise<GetSummary> {
   const started = performance.now();
-  boundHeapGrowth(plan.files.count);
+  boundHeapGrowth(plan.files.count, GET_BOUND_FROM);
   const summary: GetSummary = { files: 0, bytes: 0, seconds: 0 };
   const dirs = new SafeDirs(plan.target);
   const done = (file: FileEntry): void => {

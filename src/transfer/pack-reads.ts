@@ -76,8 +76,8 @@ export async function readPacked(
 
 /**
  * Buffers ranges are read into, reused for the life of the process: at most RANGES_IN_FLIGHT of
- * MAX_RANGE. A fresh 4 MiB buffer per range left the allocator's heap fragmented, tens of MB
- * above what the reads held (a million-file get, docs/cache.md "Memory").
+ * MAX_RANGE. With a fresh 4 MiB buffer per range the allocator's heap stayed tens of MB above
+ * what the reads held (a million-file get peaked at 290 MB, 273 MB with the pool; one run each).
  */
 const rangeBuffers: Buffer[] = [];
 

@@ -12,7 +12,7 @@ import { stampOf, type SourceFile, type Sources } from './walk.js';
 import type { ProgressSink } from '../core/progress.js';
 import { Packer, type PackTuning, type StoredPack } from './packer.js';
 import { chunks } from '../core/file-batches.js';
-import { boundHeapGrowth } from '../core/memory.js';
+import { boundHeapGrowth, PUT_BOUND_FROM } from '../core/memory.js';
 
 /** Files up to this size are read synchronously (they are most of a tree of small files). */
 const SYNC_READ_LIMIT = 256 * 1024;
@@ -85,7 +85,7 @@ export interface PutSummary {
  */
 export async function putFiles(plan: PutPlan): Promise<PutSummary> {
   const started = performance.now();
-  boundHeapGrowth(plan.sources.count);
+  boundHeapGrowth(plan.sources.count, PUT_BOUND_FROM);
   const headFirst = await learnWhatProviderHolds(plan);
   const summary: PutSummary = { files: 0, bytes: 0, bytesUploaded: 0, bytesSkipped: 0, seconds: 0 };
   const pending: FileEntry[] = [];
