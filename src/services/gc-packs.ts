@@ -44,7 +44,7 @@ export async function collectPacks(
   ctx: AppContext,
   provider: Provider,
   backend: StorageBackend,
-  live: ReadonlySet<string>,
+  live: { has(sha256: string): boolean },
   cutoff: number,
   dryRun: boolean,
 ): Promise<{ result: PackGcResult; doomed: string[] }> {

@@ -8,6 +8,7 @@ import { parseDraftDoc, parseManifestDoc } from '../storage/records.js';
 import { findProvider } from './resolve.js';
 import { GcClaim } from './gc-state.js';
 import { collectPacks, type PackGcResult } from './gc-packs.js';
+import { ShaSet } from '../catalog/sha-set.js';
 
 /**
  * The moment gc takes for now: STRATA_TEST_NOW (ISO 8601) lets tests and the bench run a gc "after
@@ -71,8 +72,9 @@ export async function collectGarbage(
   const claim = dryRun ? undefined : await GcClaim.take(backend);
   let removing = false;
   const now = gcNow(ctx);
+  const refs: References = { blobs: new ShaSet(), manifests: 0, drafts: 0, staleDrafts: [] };
   try {
-    const refs = await readReferences(backend, now - expiryMs);
+    await readReferences(backend, now - expiryMs, refs);
     const result: GcResult = {
       providerId: provider.id,
       dryRun,
@@ -118,25 +120,28 @@ export async function collectGarbage(
     }
     return result;
   } finally {
+    refs.blobs.close();
     await claim?.release(removing);
   }
 }
 
 interface References {
-  blobs: Set<string>;
+  /** every blob a manifest or live draft names: on disk, not in memory (sha-set.ts) */
+  blobs: ShaSet;
   manifests: number;
   drafts: number;
   /** drafts of versions that have a manifest (a commit killed before it removed its draft), or expired */
   staleDrafts: string[];
 }
 
-async function readReferences(backend: StorageBackend, expiredBefore: number): Promise<References> {
-  const refs: References = { blobs: new Set(), manifests: 0, drafts: 0, staleDrafts: [] };
+/**
+ * Reads what the bucket's manifests and live drafts reference into `refs`, one document at a
+ * time: memory holds the largest document, not the repository.
+ */
+async function readReferences(backend: StorageBackend, expiredBefore: number, refs: References): Promise<void> {
   const manifests = new Set<string>();
   const drafts: ObjectInfo[] = [];
-  const add = (files: { sha256: string }[]): void => {
-    for (const f of files) refs.blobs.add(f.sha256);
-  };
+  const add = (files: { sha256: string }[]): void => refs.blobs.addAll(files.map((f) => f.sha256));
   for await (const object of backend.list(DATASETS_PREFIX)) {
     const of = versionOfKey(object.key);
     if (of?.kind === 'manifest') {
@@ -160,7 +165,6 @@ async function readReferences(backend: StorageBackend, expiredBefore: number): P
     } else refs.drafts++;
     add(files ?? []);
   }
-  return refs;
 }
 
 /** A manifest's or a draft's files; undefined when the object is gone. */
