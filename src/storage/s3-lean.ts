@@ -224,10 +224,12 @@ export class LeanS3 {
       );
       req.once('error', reject);
       if (body === undefined || Buffer.isBuffer(body)) req.end(body);
-      else
-        createReadStream(body.file, { highWaterMark: FILE_CHUNK })
-          .once('error', (e) => req.destroy(e))
-          .pipe(req);
+      else {
+        const source = createReadStream(body.file, { highWaterMark: FILE_CHUNK });
+        source.once('error', (error) => req.destroy(error));
+        req.once('close', () => source.destroy()); // an attempt that failed closes its file too
+        source.pipe(req);
+      }
     });
   }
 
