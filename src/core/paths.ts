@@ -6,6 +6,8 @@ export interface StrataPaths {
   catalog: string;
   config: string;
   localStorage: string;
+  /** spooled downloads, uploads and bucket documents on their way */
+  tmp: string;
 }
 
 export function strataPaths(env: NodeJS.ProcessEnv = process.env): StrataPaths {
@@ -15,5 +17,6 @@ export function strataPaths(env: NodeJS.ProcessEnv = process.env): StrataPaths {
     catalog: join(home, 'catalog.db'),
     config: join(home, 'config.json'),
     localStorage: join(home, 'storage'),
+    tmp: join(home, 'tmp'),
   };
 }

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { AppContext } from './context.js';
 import type { FileEntry, Provenance, Provider, Version } from '../core/model.js';
 import { ConflictError, IntegrityError, PreconditionFailedError } from '../core/errors.js';
@@ -129,7 +128,7 @@ async function writeManifest(
   const rows = (): Iterable<FileEntry> => ctx.catalog.files.iterate(version.datasetId, version.id);
   try {
     const doc = manifestDoc({ ...version, committedAt }, rows(), provenance);
-    await withDocFile(join(ctx.paths.home, 'tmp'), doc, (body) =>
+    await withDocFile(ctx.paths.tmp, doc, (body) =>
       backend.put(key, body, { ifNoneMatch: true, contentType: 'application/json' }),
     );
     return { committedAt, provenance };

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppContext } from './context.js';
 import type { Dataset } from '../core/model.js';
@@ -28,7 +27,7 @@ export async function writeDraft(ctx: AppContext, dataset: Dataset, versionId: s
     if (!version || version.committedAt) return;
     const doc = draftDoc(version, ctx.owner, ctx.catalog.files.iterate(dataset.id, versionId));
     try {
-      await withDocFile(join(ctx.paths.home, 'tmp'), doc, (body) =>
+      await withDocFile(ctx.paths.tmp, doc, (body) =>
         backend.put(key, body, {
           ...(current ? { ifMatch: current.etag } : { ifNoneMatch: true }),
           contentType: 'application/json',

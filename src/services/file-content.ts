@@ -51,7 +51,7 @@ export async function spoolVersionFile(
   found: VersionFile,
   signal?: AbortSignal,
 ): Promise<{ path: string; remove: () => Promise<void> }> {
-  const dir = join(ctx.paths.home, 'tmp');
+  const dir = ctx.paths.tmp;
   await mkdir(dir, { recursive: true });
   const path = join(dir, tempName('download'));
   const remove = (): Promise<void> => rm(path, { force: true });

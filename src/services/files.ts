@@ -1,5 +1,4 @@
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { AppContext } from './context.js';
 import { ConflictError, NotFoundError, UsageError } from '../core/errors.js';
 import { normalizeVersionPath, parentFolders } from '../core/paths-in-manifest.js';
@@ -38,7 +37,7 @@ export async function putIntoVersion(ctx: AppContext, input: PutInput): Promise<
   const resolved = resolveUncommitted(ctx, input.id);
   if (input.sourceUrl === undefined) return storeSources(ctx, resolved, plan(ctx, input), input);
   if (input.sourcePaths.length > 0) throw new UsageError('give --source-path or --source-url, not both');
-  const spoolDir = join(ctx.paths.home, 'tmp');
+  const spoolDir = ctx.paths.tmp;
   await mkdir(spoolDir, { recursive: true });
   // Loaded only for a URL: its archive readers (tar, yauzl) cost ~45 ms to import.
   const { spoolUrl } = await import('../transfer/fetch-url.js');

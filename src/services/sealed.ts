@@ -22,15 +22,12 @@ export function versionFiles(ctx: AppContext, version: Version): FileEntry[] {
  * anything is written; the batches then read the rows again, a page at a time.
  */
 export function versionBatches(ctx: AppContext, version: Version): FileBatches {
-  const sealer = version.seal ? new Sealer() : undefined;
   let [count, bytes] = [0, 0];
-  for (const f of ctx.catalog.files.iterate(version.datasetId, version.id)) {
-    sealer?.add([f.path, f.size, f.sha256, f.mode, f.mtimeMs]);
+  for (const f of sealedFiles(ctx, version)) {
     refuseUnsafePath(f.path);
     count++;
     bytes += f.size;
   }
-  if (sealer) assertSeal(ctx, version, sealer.seal());
   return {
     count,
     bytes,

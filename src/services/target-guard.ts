@@ -66,7 +66,10 @@ async function planTarget(ctx: AppContext, input: TargetInput): Promise<TargetPl
   // Stat calls in a loop (each costs less than a promise); only files whose content is not known
   // from their stat are read, a few at a time.
   const toHash: [FileEntry, Stats][] = [];
+  /** with mirror, the version's paths: what is not among them goes */
+  const wanted = new Set<string>();
   for (const file of allOf(input.files)) {
+    if (input.mirror) wanted.add(file.path);
     const st = statOf(`${root}/${file.path}`);
     if (!st || st.isDirectory())
       place.push(file); // absent; a directory: the placer says so
@@ -79,7 +82,6 @@ async function planTarget(ctx: AppContext, input: TargetInput): Promise<TargetPl
   await forEachLimited(toHash, HASHES_IN_FLIGHT, async ([file, st]) =>
     decide(file, st, await contentByHash(`${root}/${file.path}`, st, leftAt(file.path), file)),
   );
-  const wanted = new Set(Array.from(allOf(input.files), (f) => f.path));
   const extra: string[] = [];
   if (input.mirror) {
     for (const path of await filesUnder(root, input.paths)) {

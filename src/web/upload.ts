@@ -46,7 +46,7 @@ export async function uploadInto(
   if (!Number.isSafeInteger(length)) throw new UsageError('an upload needs a Content-Length', 'EUSAGE');
   if (length > input.maxBytes) throw new PayloadTooLarge(input.maxBytes);
 
-  const spool = join(ctx.paths.home, 'tmp', tempName('upload-'));
+  const spool = join(ctx.paths.tmp, tempName('upload-'));
   await mkdir(spool, { recursive: true, mode: 0o700 });
   let listed: ListedFile[] = [];
   let held = 0;
