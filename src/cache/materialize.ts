@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { copyFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { FileEntry, LinkMode } from '../core/model.js';
@@ -12,9 +11,10 @@ import type { ReadMany } from '../transfer/pack-reads.js';
 import type { BlobReader, BlobSink, PackedAt } from '../transfer/read-blob.js';
 import { onLocalDisks } from '../transfer/write-sync.js';
 import { Lease } from './lease.js';
-import { PackWriter, readPacked } from './packed.js';
+import { BatchPacks, PackWriter } from './packed.js';
 import { ClonePlacer, CopyPlacer } from './place-copy.js';
 import { HardlinkPlacer } from './place-link.js';
+import { blobFilesFromPacks } from './place-sync.js';
 import type { PlaceContext, Placer } from './placer.js';
 import { WHOLE_LIMIT as WHOLE_IN_HAND, type CacheStore } from './store.js';
 import { boundHeapGrowth, GET_BOUND_FROM } from '../core/memory.js';
@@ -87,37 +87,19 @@ async function materializeBatch(
   packWriter: PackWriter,
 ): Promise<Omit<MaterializeResult, 'seconds'>> {
   for (const file of plan.files) refuseUnsafePath(file.path);
-  const blobs = new Map<string, number>();
-  for (const f of plan.files) blobs.set(f.sha256, f.size);
-  const inPack = new Map<string, PackedAt>();
-  for (const sha of plan.locate ? blobs.keys() : []) {
-    const at = plan.locate!(sha);
-    if (at) inPack.set(sha, at);
-  }
-  const packIds = new Set([...inPack.values()].map((at) => at.packId));
-  const lease = await Lease.take(plan.cache, [...blobs.keys(), ...packIds]);
+  const blobs = blobsOf(plan.files);
+  const packs = new BatchPacks(plan.cache, blobs.keys(), plan.locate, packWriter);
+  const lease = await Lease.take(plan.cache, [...blobs.keys(), ...packs.ids]);
   try {
     // Synchronous stats: promises cost more than the syscalls.
     const missingOf = (needed: Iterable<[string, number]>): string[] =>
       [...needed].filter(([sha, size]) => plan.cache.sizeOfSync(sha) !== size).map(([sha]) => sha);
     const pathOf = new Map(plan.files.map((f) => [f.sha256, f.path]));
     const fresh = new Set<string>();
-    // A pack file an earlier batch of this get created holds only that batch's blobs: not looked
-    // in (a cold get would otherwise try every file of a batch from the cache first; a blob an
-    // earlier batch also had is fetched again).
-    const cachedPacks = new Set(
-      [...packIds].filter((id) => !packWriter.created.has(id) && existsSync(plan.cache.packPath(id))),
-    );
-    const inCachedPack = (sha: string): PackedAt | undefined => {
-      const at = inPack.get(sha);
-      return at && cachedPacks.has(at.packId) ? at : undefined;
-    };
     let fetched = 0;
     /** A blob the cache's pack files hold, verified, stored as a blob file of its own (for a link, a clone, a refill). */
     const fromPackFile = async (sha: string): Promise<Buffer | undefined> => {
-      const packed = inCachedPack(sha);
-      const bytes =
-        packed && (await readPacked(plan.cache.packPath(packed.packId), packed.offset, sha, blobs.get(sha)!));
+      const bytes = await packs.read(sha, blobs.get(sha)!);
       if (!bytes) return undefined;
       await plan.cache.store(sha, bytes, false);
       fresh.add(sha);
@@ -157,7 +139,7 @@ async function materializeBatch(
       local: onLocalDisks([plan.cache.dir, plan.target]),
       refill: (sha) => fill(sha).then(() => undefined),
       fresh,
-      inCachedPack,
+      inCachedPack: (sha) => packs.cachedAt(sha),
     };
     let made: Promise<Placer> | undefined;
     /**
@@ -177,14 +159,24 @@ async function materializeBatch(
     // arrive); the others come from the cache.
     let general = plan.files;
     /** a cold run: no blob is in the cache, so none is stat'ed again */
-    const noneCached = cachedPacks.size === 0 && !plan.files.some((f) => plan.cache.sizeOfSync(f.sha256) === f.size);
-    if (!noneCached) general = await (await placer()).placeCached(plan.files, placed);
-    const lacking = noneCached ? [...blobs.keys()] : missingOf(new Map(general.map((f) => [f.sha256, f.size])));
+    const noneCached = !packs.anyCached && !plan.files.some((f) => plan.cache.sizeOfSync(f.sha256) === f.size);
+    if (!noneCached) {
+      const into = await placer();
+      general = await into.placeCached(plan.files, placed);
+      // A link or a clone needs a blob file: those the cache's pack files hold are made, on
+      // threads, and their files placed.
+      if (!into.copies && ctx.local && general.length > 0) {
+        const made = await blobFilesFromPacks(plan.cache, packs.withoutBlobFile(blobsOf(general)));
+        for (const sha of made) fresh.add(sha);
+        if (made.length > 0) general = await into.placeCached(general, placed);
+      }
+    }
+    const lacking = noneCached ? [...blobs.keys()] : missingOf(blobsOf(general));
     const missingSet = new Set(lacking);
     // Blobs in the cache's pack files that the fast path did not place (a link or clone mode
     // needs a blob file; a network filesystem): a blob file of each, verified, from there.
     await forEachLimited(
-      lacking.filter((sha) => inCachedPack(sha)),
+      lacking.filter((sha) => packs.cachedAt(sha)),
       plan.concurrency,
       async (sha) => {
         if (await fromPackFile(sha)) missingSet.delete(sha);
@@ -203,13 +195,12 @@ async function materializeBatch(
         else waiting.set(file.sha256, [file]);
       }
       await plan.readMany(
-        missing.map((sha) => ({ sha256: sha, size: blobs.get(sha)!, at: inPack.get(sha) })),
+        missing.map((sha) => ({ sha256: sha, size: blobs.get(sha)!, at: packs.at(sha) })),
         async (sha, bytes, at) => {
           const into = await placer();
           fetched++;
           if (into.copies && ctx.local && packWriter.write(at, bytes)) {
-            inPack.set(sha, at);
-            cachedPacks.add(at.packId);
+            packs.written(sha, at);
             missingSet.delete(sha);
             fromPacks.push(...(waiting.get(sha) ?? []));
             return;
@@ -272,6 +263,9 @@ async function materializeBatch(
     await lease.release();
   }
 }
+
+/** The distinct blobs of some files: sha256 → size. */
+const blobsOf = (files: readonly FileEntry[]): Map<string, number> => new Map(files.map((f) => [f.sha256, f.size]));
 
 /** The first file of a missing blob: fetched into the cache, and into place from the same bytes. */
 async function fetchAndPlace(

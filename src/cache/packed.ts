@@ -2,10 +2,11 @@
 // offsets in the pack (the rest are holes). A cold get of many small blobs then makes one file
 // per pack in the cache instead of one per blob, which on ext4 halves the files it creates
 // (docs/cache.md, "Packed blobs").
-import { closeSync, constants, fchmodSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fchmodSync, openSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { failedAt } from '../core/errors.js';
 import { sha256Hex } from '../core/hash.js';
+import type { PackedAt } from '../transfer/read-blob.js';
 import { createdWithMode } from '../transfer/write-sync.js';
 import type { CacheStore } from './store.js';
 
@@ -13,6 +14,79 @@ import type { CacheStore } from './store.js';
 export interface InPack {
   packId: string;
   offset: number;
+}
+
+/** A blob the cache's file of its pack may hold, at `offset`. */
+export interface PackedBlob {
+  sha256: string;
+  size: number;
+  packId: string;
+  offset: number;
+}
+
+/**
+ * Where a batch's blobs are packed in the provider, and which of those packs the cache has a file
+ * of. A pack file an earlier batch of this get created (`writer`) holds only that batch's blobs: it
+ * is not looked in, or a cold get would try every file of a batch from the cache first (a blob an
+ * earlier batch also had is fetched again).
+ */
+export class BatchPacks {
+  private readonly inPack = new Map<string, PackedAt>();
+  private readonly cached = new Set<string>();
+  /** the packs that hold the batch's packed blobs */
+  readonly ids = new Set<string>();
+
+  constructor(
+    private readonly cache: CacheStore,
+    blobs: Iterable<string>,
+    locate: ((sha256: string) => PackedAt | undefined) | undefined,
+    writer: PackWriter,
+  ) {
+    for (const sha of locate ? blobs : []) {
+      const at = locate!(sha);
+      if (!at) continue;
+      this.inPack.set(sha, at);
+      this.ids.add(at.packId);
+    }
+    for (const id of this.ids) if (!writer.created.has(id) && existsSync(cache.packPath(id))) this.cached.add(id);
+  }
+
+  /** Where the provider packs a blob, if it does. */
+  at(sha256: string): PackedAt | undefined {
+    return this.inPack.get(sha256);
+  }
+
+  /** Where the cache's file of its pack may hold a blob. */
+  cachedAt(sha256: string): PackedAt | undefined {
+    const at = this.inPack.get(sha256);
+    return at && this.cached.has(at.packId) ? at : undefined;
+  }
+
+  get anyCached(): boolean {
+    return this.cached.size > 0;
+  }
+
+  /** A blob fetched into its pack's file of the cache just now (PackWriter). */
+  written(sha256: string, at: PackedAt): void {
+    this.inPack.set(sha256, at);
+    this.cached.add(at.packId);
+  }
+
+  /** The blob's bytes from the cache's file of its pack, if there and intact. */
+  read(sha256: string, size: number): Promise<Buffer | undefined> {
+    const at = this.cachedAt(sha256);
+    return at ? readPacked(this.cache.packPath(at.packId), at.offset, sha256, size) : Promise.resolve(undefined);
+  }
+
+  /** Of `blobs` (sha256 → size), those the cache's pack files may hold and that have no blob file. */
+  withoutBlobFile(blobs: ReadonlyMap<string, number>): PackedBlob[] {
+    return [...blobs].flatMap(([sha256, size]) => {
+      const at = this.cachedAt(sha256);
+      return at && this.cache.sizeOfSync(sha256) !== size
+        ? [{ sha256, size, packId: at.packId, offset: at.offset }]
+        : [];
+    });
+  }
 }
 
 /** Written into by every user of a shared cache (each writes only verified bytes). */

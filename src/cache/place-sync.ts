@@ -1,10 +1,12 @@
 // The fast path of placing files from the cache: synchronous file calls, on several threads when
 // there are many files (a promise per call costs more than the call on local disks).
 import { linkSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { otherThreads, runOnThread, ThreadGone, threadsAvailable } from '../transfer/threads.js';
 import { leftForAsync, writePlacedSync, type Placement } from '../transfer/write-sync.js';
 import { tempBeside } from '../core/temp-name.js';
-import { CacheStore, readVerifiedBlobSync } from './store.js';
+import type { PackedBlob } from './packed.js';
+import { BLOB_MODE, CacheStore, readVerifiedBlobSync, TEMP_PREFIX } from './store.js';
 
 /**
  * One file of the warm fast path: its blob, where it goes, its mode and mtime. Only what cannot be
@@ -28,7 +30,7 @@ export interface PlaceJob {
  * missing or failing its check (which that path drops and fetches again), something in the way
  * (which it reports). Other failures throw.
  */
-export function placeFileSync(job: PlaceJob, clone: boolean, cache: CacheStore): boolean {
+export function placeFileSync(job: PlaceJob, clone: boolean, cache: CacheStore, tempPrefix?: string): boolean {
   const blob = cache.blobPath(job.sha256);
   const bytes = clone
     ? undefined
@@ -36,7 +38,7 @@ export function placeFileSync(job: PlaceJob, clone: boolean, cache: CacheStore):
         readVerifiedBlobSync(cache.packPath(job.packId), job.sha256, job.size, job.offset)) ||
       readVerifiedBlobSync(blob, job.sha256, job.size);
   if (!clone && !bytes) return false;
-  const placement: Placement = { ...job, temp: tempBeside(job.destination) };
+  const placement: Placement = { ...job, temp: tempBeside(job.destination, tempPrefix) };
   return writePlacedSync(placement, bytes ? { bytes } : { cloneOf: blob });
 }
 
@@ -69,6 +71,8 @@ export interface PlaceShare {
   cacheDir: string;
   jobs: readonly PlaceJob[];
   clone: boolean;
+  /** of the temp files: the target's by default, the cache's when its blob files are the destinations */
+  tempPrefix?: string;
   /** the next job nobody took yet */
   next: Int32Array;
   status: Int8Array;
@@ -79,7 +83,7 @@ export interface PlaceShare {
  * none are left, writing each job's status. On a failure it takes every job left (so the other
  * threads stop too) and throws.
  */
-export function placeShare({ cacheDir, jobs, clone, next, status }: PlaceShare): void {
+export function placeShare({ cacheDir, jobs, clone, tempPrefix, next, status }: PlaceShare): void {
   const cache = new CacheStore(cacheDir);
   for (;;) {
     const start = Atomics.add(next, 0, CHUNK);
@@ -87,7 +91,7 @@ export function placeShare({ cacheDir, jobs, clone, next, status }: PlaceShare):
     const end = Math.min(start + CHUNK, jobs.length);
     for (let i = start; i < end; i++) {
       try {
-        status[i] = placeFileSync(jobs[i]!, clone, cache) ? PLACED : RETRY;
+        status[i] = placeFileSync(jobs[i]!, clone, cache, tempPrefix) ? PLACED : RETRY;
       } catch (error) {
         Atomics.store(next, 0, jobs.length);
         throw error;
@@ -112,6 +116,7 @@ export async function placeInParallel(
   cache: CacheStore,
   jobs: readonly PlaceJob[],
   clone: boolean,
+  tempPrefix?: string,
 ): Promise<Int8Array> {
   const helpers = jobs.length < PARALLEL_FROM || !threadsAvailable() ? 0 : otherThreads();
   const order = helpers > 0 ? chunksAcrossDirectories(jobs) : undefined;
@@ -120,6 +125,7 @@ export async function placeInParallel(
     cacheDir: cache.dir,
     jobs: order ? order.map((i) => jobs[i]!) : jobs,
     clone,
+    tempPrefix,
     next: new Int32Array(new SharedArrayBuffer(4)),
     status: new Int8Array(new SharedArrayBuffer(Math.max(1, jobs.length))),
   };
@@ -137,12 +143,32 @@ export async function placeInParallel(
   // A thread that died or could not start leaves its jobs pending, for this one.
   const { status } = share;
   for (let i = 0; i < jobs.length; i++) {
-    if (status[i] === PENDING) status[i] = placeFileSync(share.jobs[i]!, clone, cache) ? PLACED : RETRY;
+    if (status[i] === PENDING) status[i] = placeFileSync(share.jobs[i]!, clone, cache, tempPrefix) ? PLACED : RETRY;
   }
   if (!order) return status;
   const inOrder = new Int8Array(jobs.length);
   for (const [k, i] of order.entries()) inOrder[i] = status[k]!;
   return inOrder;
+}
+
+/**
+ * Makes a blob file of each blob the cache holds only in a pack file, for the modes that link or
+ * clone a blob file (a `--link hardlink` get after copying gets cached packed blobs): each read
+ * from its pack file, checked against its sha256, written through a temp file of the cache and
+ * renamed into place, by synchronous calls on threads as placeInParallel does. Returns the blobs
+ * made; the others (a hole, a damaged range) are the general path's to fetch.
+ */
+export async function blobFilesFromPacks(cache: CacheStore, blobs: readonly PackedBlob[]): Promise<string[]> {
+  const now = Date.now();
+  const jobs = blobs.map((blob) => ({
+    ...blob,
+    destination: cache.blobPath(blob.sha256),
+    mode: BLOB_MODE,
+    mtimeMs: now,
+  }));
+  for (const shard of new Set(jobs.map((job) => dirname(job.destination)))) cache.readyShardSync(shard);
+  const status = await placeInParallel(cache, jobs, false, TEMP_PREFIX);
+  return blobs.filter((_, i) => status[i] === PLACED).map((blob) => blob.sha256);
 }
 
 /**

@@ -238,10 +238,19 @@ export class CacheStore {
   private async readyShard(blob: string): Promise<void> {
     const shard = dirname(blob);
     await this.ensureDir(shard);
-    if (!this.swept.has(shard)) {
-      this.swept.add(shard);
-      sweepAbandonedTemps(shard, TEMP_PREFIX); // partial downloads or links of a get that was killed
-    }
+    this.sweepOnce(shard);
+  }
+
+  /** readyShard by synchronous calls, for a shard directory. */
+  readyShardSync(shard: string): void {
+    this.ensureDirSync(shard);
+    this.sweepOnce(shard);
+  }
+
+  private sweepOnce(shard: string): void {
+    if (this.swept.has(shard)) return;
+    this.swept.add(shard);
+    sweepAbandonedTemps(shard, TEMP_PREFIX); // partial downloads or links of a get that was killed
   }
 
   /**

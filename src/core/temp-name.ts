@@ -17,7 +17,8 @@ export const tempName = (prefix: string): string => `${prefix}${PROCESS_PART}-${
 export const TARGET_TEMP_PREFIX = '.strata-tmp-';
 
 /** A temp file beside `destination`, to be renamed there once written and checked. */
-export const tempBeside = (destination: string): string => `${dirname(destination)}/${tempName(TARGET_TEMP_PREFIX)}`;
+export const tempBeside = (destination: string, prefix = TARGET_TEMP_PREFIX): string =>
+  `${dirname(destination)}/${tempName(prefix)}`;
 
 /** A temp file of another host is taken for abandoned once this old (its process cannot be asked). */
 const FOREIGN_STALE_MS = 24 * 3_600_000;

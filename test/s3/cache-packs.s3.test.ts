@@ -81,7 +81,7 @@ const withTeam = onTeamBucket(s3!, fresh);
 describe('packed blobs in the cache (Ceph RGW)', () => {
   it(
     'a cold get keeps packed blobs in one file per pack; warm, hardlink and other versions read them from there',
-    withTeam('cache-packs', async ({ a }) => {
+    withTeam('cache-packs', async ({ bucket, a }) => {
       const src = tree(fresh(), 60, 3000);
       const v1 = await committed(a, 'ds', src);
       expect(await get(a, v1.ref, fresh())).toMatchObject({ files: 60, hits: 0, misses: 60, link: 'copy' });
@@ -92,9 +92,13 @@ describe('packed blobs in the cache (Ceph RGW)', () => {
       expect(await get(a, v1.ref, warm)).toMatchObject({ files: 60, hits: 60, misses: 0 });
       expect(readTree(warm)).toEqual(readTree(src));
 
-      // A hardlink needs a blob file: each is made from the pack file, none fetched.
+      // A hardlink needs a blob file: each is made from the pack file, none fetched but the one
+      // damaged there.
+      const damaged = (await listFilesJson(a, v1.ref))[11]!.sha256!;
+      const at = await located(bucket, a, damaged);
+      flipAt(at.path, at.offset + 5);
       const linked = fresh();
-      expect(await get(a, v1.ref, linked, '--link', 'hardlink')).toMatchObject({ hits: 60, misses: 0 });
+      expect(await get(a, v1.ref, linked, '--link', 'hardlink')).toMatchObject({ hits: 59, misses: 1 });
       const content = (dir: string) => readTree(dir).map(({ path, sha256 }) => ({ path, sha256 })); // read-only links: their own modes and times
       expect(content(linked)).toEqual(content(src));
       expect(cached(a, 'blobs')).toHaveLength(60);
