@@ -1,9 +1,8 @@
 // W5 (100,000 files of 1–4 KiB: Strata and restic, put and cold get) and W6 (1,000,000 files of
 // 0.5–2 KiB: Strata's put, cold get, recursive listing and diff), every command under GNU time for
 // its peak RSS. ctx: see workloads.js.
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkDiff, checkPut, checkStored, checkTree, getArgs, putArgs, rssMB, scratch } from './common.js';
+import { checkDiff, checkPut, checkStored, checkTree, discard, getArgs, putArgs, rssMB, scratch } from './common.js';
 import { writeChanged } from './gen.js';
 
 /** Strata on W5: put, commit, cold get (empty cache). With RSS alone selected (`--only RSS`), the put only. */
@@ -51,8 +50,8 @@ export async function resticW5(ctx, rep) {
 const W6_LIMIT_SECONDS = 1800;
 
 /**
- * Strata on W6: put, commit, cold get (its target and cache removed once the tree is checked: a
- * million files each), a version made `--from` the first with 1 % of the files rewritten (put from
+ * Strata on W6: put, commit, cold get (its target and cache discarded once the tree is checked:
+ * a million files each), a version made `--from` the first with 1 % of the files rewritten (put from
  * a tree of those files alone) and `versions diff` between the two; last `files list --recursive`
  * as text, its lines counted as they come (the time to the first, and to the end).
  */
@@ -73,7 +72,7 @@ export async function strataW6(ctx, rep) {
     const get = await tools.strata(home, cache, getArgs(v1, out), timed);
     ctx.rec('W6 get', 'strata', rep, get.seconds, { result: get.json, rssKiB: get.rssKiB });
     checkTree(ctx, `W6 get strata rep ${rep}`, out, W6);
-    for (const d of [out, cache]) rmSync(d, { recursive: true, force: true });
+    for (const d of [out, cache]) discard(ctx, d);
 
     const changed = writeChanged(changedDir, W6, W6.files / 100, 1);
     const v2 = await tools.newVersion(home, 'w6', v1);

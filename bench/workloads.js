@@ -60,8 +60,7 @@ export async function strataW1(ctx, rep) {
     }
     if (sel.W4) {
       // Each reference copy runs just before the Strata run it is compared with, on the same
-      // filesystem in the same state: file creation on ext4 slows down for a minute or more after
-      // a large tree is deleted, and other steps delete trees. Just after Strata runs Node's floor
+      // filesystem in the same state (bench/README.md says why). After Strata runs Node's floor
       // for the same mode (for the report): a bare Node program doing only the file work Strata
       // must do, from the version's file list. Hardlinked trees share the cache's read-only inodes.
       const list = join(dir, 'files.json');
@@ -78,13 +77,17 @@ export async function strataW1(ctx, rep) {
       const warm = await get('out-warm');
       ctx.rec('W4 warm default', 'strata', rep, warm.seconds, { result: warm.json });
       checkTree(ctx, `W4 warm default strata rep ${rep}`, join(dir, 'out-warm'), W1);
+      // The cold and warm gets cached the packed blobs in pack files: the first hardlink get makes
+      // a blob file of each (shown, not judged); the warm hardlink get links blob files.
+      const first = await get('out-hardlink-first', ['--link', 'hardlink']);
+      ctx.rec('W4 first hardlink', 'strata', rep, first.seconds, { result: first.json });
+      checkTree(ctx, `W4 first hardlink strata rep ${rep}`, join(dir, 'out-hardlink-first'), W1, { modes: false });
       const al = await run('cp', ['-al', W1.dir, join(dir, 'cp-al')], { settle: true });
       ctx.rec('W4 warm hardlink', 'cp -al', rep, al.seconds);
       const hard = await get('out-hardlink', ['--link', 'hardlink']);
       ctx.rec('W4 warm hardlink', 'strata', rep, hard.seconds, { result: hard.json });
       checkTree(ctx, `W4 warm hardlink strata rep ${rep}`, join(dir, 'out-hardlink'), W1, { modes: false });
-      // The floors read blob files: a cold get caches packed blobs in pack files (docs/cache.md),
-      // and the hardlink get has just made a blob file of each from them.
+      // The floors read blob files, which the first hardlink get made.
       await floor('W4 warm default', COPY_FLOOR, 'floor-copy', true);
       await floor('W4 warm hardlink', LINK_FLOOR, 'floor-link', false);
     }
