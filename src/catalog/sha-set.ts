@@ -16,12 +16,14 @@ export class ShaSet {
     this.db.exec('CREATE TABLE shas (sha256 TEXT PRIMARY KEY) WITHOUT ROWID');
     this.insert = this.db.prepare('INSERT OR IGNORE INTO shas (sha256) VALUES (?)');
     this.lookup = this.db.prepare('SELECT 1 FROM shas WHERE sha256 = ?').pluck();
+    // One transaction for the set's whole life, never committed (the database goes with it): each
+    // commit writes out the cache's dirty pages, which for a million random sha256s in batches
+    // cost more than the inserts (measured: 4.2 s against 2.6 s).
+    this.db.exec('BEGIN');
   }
 
   addAll(shas: Iterable<string>): void {
-    this.db.transaction(() => {
-      for (const sha of shas) this.count += this.insert.run(sha).changes;
-    })();
+    for (const sha of shas) this.count += this.insert.run(sha).changes;
   }
 
   has(sha256: string): boolean {

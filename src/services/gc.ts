@@ -4,7 +4,8 @@ import { IntegrityError, UsageError } from '../core/errors.js';
 import { faultPoint } from '../core/faults.js';
 import { readIfPresent, type ObjectInfo, type StorageBackend } from '../storage/backend.js';
 import { BLOBS_PREFIX, DATASETS_PREFIX, manifestKey, shaOfBlobKey, versionOfKey } from '../storage/keys.js';
-import { parseDraftDoc, parseManifestDoc } from '../storage/records.js';
+import { scanFileShas } from '../storage/doc-shas.js';
+import { parseDraftDoc, parseManifestDoc, type DraftDoc, type ManifestDoc } from '../storage/records.js';
 import { findProvider } from './resolve.js';
 import { GcClaim } from './gc-state.js';
 import { collectPacks, type PackGcResult } from './gc-packs.js';
@@ -136,17 +137,18 @@ interface References {
 
 /**
  * Reads what the bucket's manifests and live drafts reference into `refs`, one document at a
- * time: memory holds the largest document, not the repository.
+ * time: memory holds one document of at most WHOLE_DOC_BYTES (a larger one streams), not the
+ * repository.
  */
 async function readReferences(backend: StorageBackend, expiredBefore: number, refs: References): Promise<void> {
   const manifests = new Set<string>();
   const drafts: ObjectInfo[] = [];
-  const add = (files: { sha256: string }[]): void => refs.blobs.addAll(files.map((f) => f.sha256));
+  const add = (shas: string[]): void => refs.blobs.addAll(shas);
   for await (const object of backend.list(DATASETS_PREFIX)) {
     const of = versionOfKey(object.key);
     if (of?.kind === 'manifest') {
       manifests.add(object.key);
-      add((await readFiles(backend, object.key, 'manifest')) ?? []);
+      await addFiles(backend, object, 'manifest', add);
       refs.manifests++;
     } else if (of?.kind === 'draft') drafts.push(object);
   }
@@ -157,26 +159,36 @@ async function readReferences(backend: StorageBackend, expiredBefore: number, re
       refs.staleDrafts.push(draft.key);
       continue;
     }
-    let files = await readFiles(backend, draft.key, 'draft');
-    // Gone since the listing: committed meanwhile (the manifest is written before the draft goes).
-    if (files === undefined) {
-      files = await readFiles(backend, manifest, 'manifest');
-      if (files !== undefined) refs.manifests++;
-    } else refs.drafts++;
-    add(files ?? []);
+    if (await addFiles(backend, draft, 'draft', add)) refs.drafts++;
+    else {
+      // Gone since the listing: committed meanwhile (the manifest is written before the draft goes).
+      const committed = await backend.head(manifest);
+      if (committed && (await addFiles(backend, committed, 'manifest', add))) refs.manifests++;
+    }
   }
 }
 
-/** A manifest's or a draft's files; undefined when the object is gone. */
-async function readFiles(
+/**
+ * Documents larger than this are scanned for the sha256s their files name as they stream in
+ * (doc-shas.ts), not parsed whole: a manifest of a million files is ~150 MB of JSON. A smaller
+ * one is parsed and checked whole, paths and all.
+ */
+const WHOLE_DOC_BYTES = 8 * 1024 * 1024;
+
+/** Adds the sha256s of a manifest's or a draft's files; false when the object is gone. */
+async function addFiles(
   backend: StorageBackend,
-  key: string,
+  object: ObjectInfo,
   kind: 'manifest' | 'draft',
-): Promise<{ sha256: string }[] | undefined> {
-  const bytes = await readIfPresent(backend, key);
-  if (bytes === undefined) return undefined;
+  add: (shas: string[]) => void,
+): Promise<boolean> {
+  const { key } = object;
   try {
-    return (kind === 'manifest' ? parseManifestDoc(key, bytes) : parseDraftDoc(key, bytes)).files;
+    if (object.size > WHOLE_DOC_BYTES) return await scanFileShas(backend, key, FORMATS[kind], add);
+    const bytes = await readIfPresent(backend, key);
+    if (bytes === undefined) return false;
+    add((kind === 'manifest' ? parseManifestDoc(key, bytes) : parseDraftDoc(key, bytes)).files.map((f) => f.sha256));
+    return true;
   } catch (error) {
     if (error instanceof IntegrityError) {
       throw new IntegrityError(`${error.message}; garbage collection stopped, nothing was removed`, 'EBADRECORD');
@@ -184,3 +196,8 @@ async function readFiles(
     throw error;
   }
 }
+
+const FORMATS: { manifest: ManifestDoc['format']; draft: DraftDoc['format'] } = {
+  manifest: 'strata.manifest/1',
+  draft: 'strata.draft/1',
+};

@@ -61,13 +61,16 @@ export async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** A whole (small) object: a body that breaks off on the way is asked for again (endpoint.ts bounds it). */
+/** Reads of an object whose body breaks off on the way (endpoint.ts bounds each). */
+export const READ_ATTEMPTS = 10;
+
+/** A whole (small) object: a body that breaks off on the way is asked for again. */
 export async function readObject(backend: StorageBackend, key: string): Promise<Buffer> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await readAll(await backend.get(key));
     } catch (error) {
-      if (attempt >= 10 || !retryableNetworkError(error)) throw error;
+      if (attempt >= READ_ATTEMPTS || !retryableNetworkError(error)) throw error;
     }
   }
 }
