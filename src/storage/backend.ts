@@ -62,18 +62,22 @@ export async function readAll(stream: Readable): Promise<Buffer> {
 }
 
 /** Reads of an object whose body breaks off on the way (endpoint.ts bounds each). */
-export const READ_ATTEMPTS = 10;
+const READ_ATTEMPTS = 10;
 
-/** A whole (small) object: a body that breaks off on the way is asked for again. */
-export async function readObject(backend: StorageBackend, key: string): Promise<Buffer> {
+/** Runs a read of an object again, from the start, while its body breaks off on the way. */
+export async function readAgainWhileBroken<T>(read: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await readAll(await backend.get(key));
+      return await read();
     } catch (error) {
       if (attempt >= READ_ATTEMPTS || !retryableNetworkError(error)) throw error;
     }
   }
 }
+
+/** A whole (small) object: a body that breaks off on the way is asked for again. */
+export const readObject = (backend: StorageBackend, key: string): Promise<Buffer> =>
+  readAgainWhileBroken(async () => readAll(await backend.get(key)));
 
 /** An object's bytes, or undefined when no object has the key (or it went between a listing and now). */
 export async function readIfPresent(backend: StorageBackend, key: string): Promise<Buffer | undefined> {

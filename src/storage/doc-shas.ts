@@ -1,5 +1,5 @@
-import { IntegrityError, NotFoundError, retryableNetworkError } from '../core/errors.js';
-import { READ_ATTEMPTS, type StorageBackend } from './backend.js';
+import { IntegrityError, NotFoundError } from '../core/errors.js';
+import { readAgainWhileBroken, type StorageBackend } from './backend.js';
 
 // The sha256s a manifest or a draft names, read from its JSON as it streams in. gc needs only
 // them, and a million-file manifest is ~150 MB of JSON, most of a gigabyte once parsed: the scan
@@ -11,8 +11,6 @@ import { READ_ATTEMPTS, type StorageBackend } from './backend.js';
 // (paths, sizes), which gc does not use. Where a valid document is odd (a key twice), it names
 // more blobs, never fewer: a sha256 it missed would be a blob gc deletes.
 
-/** sha256s found are handed on this many at a time (gc adds each batch in one transaction). */
-const HANDED_AT_ONCE = 16_384;
 const SHA256 = /^[0-9a-f]{64}$/;
 const ATOM = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)$/;
 /** Keys longer than this (raw, escapes included) are none the scan looks for. */
@@ -96,7 +94,7 @@ export class FileShaScanner {
         }
         this.atomEnded();
       }
-      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) this.structural(c);
+      if (!isSpace(c)) this.structural(c);
     }
     return found;
   }
@@ -186,7 +184,7 @@ export class FileShaScanner {
 
   private stringEnded({ capture, bytes }: { capture: Capture; bytes: number[] }, found: string[]): void {
     const top = this.stack.at(-1)!;
-    if (top.expect === 'key') {
+    if (capture === 'key') {
       top.key = this.decode(bytes, KEY_BYTES);
       top.expect = 'colon';
       return;
@@ -227,8 +225,8 @@ export class FileShaScanner {
   }
 }
 
-const isDelimiter = (c: number): boolean =>
-  c === COMMA || c === CLOSE_OBJECT || c === CLOSE_ARRAY || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+const isSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+const isDelimiter = (c: number): boolean => c === COMMA || c === CLOSE_OBJECT || c === CLOSE_ARRAY || isSpace(c);
 
 /**
  * Scans a bucket document for the sha256s its files name, handing them to `add` as they come; a
@@ -241,22 +239,15 @@ export async function scanFileShas(
   format: string,
   add: (shas: string[]) => void,
 ): Promise<boolean> {
-  for (let attempt = 1; ; attempt++) {
-    const scanner = new FileShaScanner(key, format);
-    let found: string[] = [];
-    try {
-      for await (const chunk of await backend.get(key)) {
-        found.push(...scanner.push(chunk as Buffer));
-        if (found.length < HANDED_AT_ONCE) continue;
-        add(found);
-        found = [];
-      }
+  try {
+    await readAgainWhileBroken(async () => {
+      const scanner = new FileShaScanner(key, format);
+      for await (const chunk of await backend.get(key)) add(scanner.push(chunk as Buffer));
       scanner.end();
-      add(found);
-      return true;
-    } catch (error) {
-      if (error instanceof NotFoundError) return false;
-      if (attempt >= READ_ATTEMPTS || !retryableNetworkError(error)) throw error;
-    }
+    });
+    return true;
+  } catch (error) {
+    if (error instanceof NotFoundError) return false;
+    throw error;
   }
 }
