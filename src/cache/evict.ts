@@ -1,6 +1,7 @@
 import { open, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConflictError } from '../core/errors.js';
+import { SHA256_HEX } from '../core/ids.js';
 import { isAbandonedTemp } from '../core/temp-name.js';
 import { heldBlobs } from './lease.js';
 import { TEMP_PREFIX, type CacheStore } from './store.js';
@@ -21,8 +22,6 @@ export interface CacheBlob {
   /** the later of atime and mtime: Linux's relatime keeps atime within a day of the last read */
   lastUsedMs: number;
 }
-
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /** Every file in the blob (or pack) shards: blobs, and the temp files of downloads in progress (or dead). */
 async function* shardFiles(

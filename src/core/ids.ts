@@ -17,3 +17,5 @@ export const DATASET_ID = /^dst[a-z0-9]{12}$/;
 export const PROVIDER_ID = /^spl[a-z0-9]{12}$/;
 export const VERSION_ID = /^[a-z0-9]{7}$/;
 export const RUN_ID = /^run[a-z0-9]{12}$/;
+/** a blob's name: its sha256, in lower-case hex */
+export const SHA256_HEX = /^[0-9a-f]{64}$/;

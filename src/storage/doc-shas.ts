@@ -1,3 +1,4 @@
+import { SHA256_HEX } from '../core/ids.js';
 import { IntegrityError, NotFoundError } from '../core/errors.js';
 import { readAgainWhileBroken, type StorageBackend } from './backend.js';
 
@@ -11,7 +12,6 @@ import { readAgainWhileBroken, type StorageBackend } from './backend.js';
 // (paths, sizes), which gc does not use. Where a valid document is odd (a key twice), it names
 // more blobs, never fewer: a sha256 it missed would be a blob gc deletes.
 
-const SHA256 = /^[0-9a-f]{64}$/;
 const ATOM = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)$/;
 /** Keys longer than this (raw, escapes included) are none the scan looks for. */
 const KEY_BYTES = 64;
@@ -195,7 +195,7 @@ export class FileShaScanner {
       this.sawFormat = true;
     } else if (capture === 'sha256') {
       const sha = this.decode(bytes, VALUE_BYTES);
-      if (sha === undefined || !SHA256.test(sha)) this.refuse(`file #${this.entries - 1} has a bad "sha256"`);
+      if (sha === undefined || !SHA256_HEX.test(sha)) this.refuse(`file #${this.entries - 1} has a bad "sha256"`);
       top.named = true;
       found.push(sha);
     }

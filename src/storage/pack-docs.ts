@@ -1,3 +1,4 @@
+import { SHA256_HEX } from '../core/ids.js';
 import { parseJsonDoc, refuse } from './records.js';
 
 /**
@@ -29,8 +30,6 @@ export const packTableDoc = (pack: string, size: number, entries: readonly PackE
   blobs: entries.map((e) => [e.sha256, e.offset, e.size]),
 });
 
-const SHA256 = /^[0-9a-f]{64}$/;
-
 /**
  * A pack's table, checked against the pack it names (`packId`, from its key) and the size the
  * pack object has in the bucket (`packSize`; undefined: the pack is missing): every entry inside
@@ -48,7 +47,7 @@ export function parsePackTable(key: string, bytes: Buffer, packId: string, packS
   for (const [i, row] of (doc.blobs as unknown[]).entries()) {
     if (!Array.isArray(row) || row.length !== 3) return refuse(key, `entry #${i} is not [sha256, offset, size]`);
     const [sha256, offset, size] = row as unknown[];
-    if (typeof sha256 !== 'string' || !SHA256.test(sha256))
+    if (typeof sha256 !== 'string' || !SHA256_HEX.test(sha256))
       return refuse(key, `entry #${i}: sha256 is not 64 hex digits`);
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(size) || (offset as number) < 0 || (size as number) < 0)
       return refuse(key, `entry #${i}: bad offset or size`);

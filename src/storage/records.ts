@@ -1,7 +1,7 @@
 import type { Dataset, FileEntry, Provenance, Tag, Version } from '../core/model.js';
 import { IntegrityError } from '../core/errors.js';
 import { checkManifestPath } from '../core/paths-in-manifest.js';
-import { DATASET_ID, VERSION_ID } from '../core/ids.js';
+import { DATASET_ID, SHA256_HEX, VERSION_ID } from '../core/ids.js';
 import { parseProvenance } from './provenance-doc.js';
 
 /**
@@ -79,8 +79,6 @@ export const tagDoc = (t: Tag): TagDoc => ({
 
 export const encodeDoc = (doc: DatasetDoc | ManifestDoc | TagDoc | DraftDoc | GcStateDoc): Buffer =>
   Buffer.from(JSON.stringify(doc));
-
-const SHA256 = /^[0-9a-f]{64}$/;
 
 /** Refuses a bucket document, naming its key and what is wrong with it. */
 export const refuse = (key: string, what: string): never => {
@@ -190,7 +188,7 @@ function parseFiles(r: Reader & { raw: Record<string, unknown> }): FileEntry[] {
     if (problem) r.fail(`file path "${path}": ${problem}`);
     if (seen.has(path)) r.fail(`file path "${path}" appears twice`);
     seen.add(path);
-    if (typeof sha256 !== 'string' || !SHA256.test(sha256))
+    if (typeof sha256 !== 'string' || !SHA256_HEX.test(sha256))
       return r.fail(`file "${path}": sha256 is not 64 hex digits`);
     if (!Number.isSafeInteger(size) || (size as number) < 0) r.fail(`file "${path}": bad size`);
     if (!Number.isInteger(mode) || (mode as number) < 0 || (mode as number) > 0o7777)
