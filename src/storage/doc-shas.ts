@@ -1,6 +1,7 @@
 import { SHA256_HEX } from '../core/ids.js';
-import { IntegrityError, NotFoundError } from '../core/errors.js';
+import { NotFoundError } from '../core/errors.js';
 import { readAgainWhileBroken, type StorageBackend } from './backend.js';
+import { refuse } from './records.js';
 
 // The sha256s a manifest or a draft names, read from its JSON as it streams in. gc needs only
 // them, and a million-file manifest is ~150 MB of JSON, most of a gigabyte once parsed: the scan
@@ -221,7 +222,7 @@ export class FileShaScanner {
   }
 
   private refuse(what: string): never {
-    throw new IntegrityError(`${this.key} in the bucket is not a valid record: ${what}`, 'EBADRECORD');
+    return refuse(this.key, what);
   }
 }
 

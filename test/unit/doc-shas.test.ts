@@ -69,7 +69,7 @@ describe('FileShaScanner (gc reading a large manifest as it streams)', () => {
     const ok = `"files":[{"path":"p","sha256":"${sha(1)}","size":1}]`;
     expect(refused(`{"format":"strata.manifest/1",${ok}}`)).toBe('accepted');
     expect(refused(`{"format":"strata.manifest/1",${ok}`)).toMatch(
-      /^datasets\/.*abc1234\.json in the bucket is not a valid record: not valid JSON \(it ends early\)/,
+      /^refusing datasets\/.*abc1234\.json: not valid JSON \(it ends early\)/,
     );
     expect(refused(`{"format":"strata.draft/1",${ok}}`)).toMatch(/format is not strata.manifest\/1/);
     expect(refused(`{${ok}}`)).toMatch(/format is not/);
